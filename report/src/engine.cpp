@@ -1,0 +1,212 @@
+#include "engine.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "internal.hpp"
+#include "sections.hpp"
+
+namespace gmr {
+namespace {
+
+struct TriggerPipe {
+  int fds[2] = {-1, -1};
+  TriggerPipe() {
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+      std::perror("gmr: cannot create the trigger pipe");
+      fds[0] = fds[1] = -1;
+    }
+  }
+};
+
+TriggerPipe& trigger_pipe() {
+  static TriggerPipe* p = new TriggerPipe;  // never closed: a handler may still write
+  return *p;
+}
+
+// The mask gmr's own threads are created with: every signal blocked but the
+// synchronous faults, so that the host's signals keep going to the host's
+// threads. The reporter records its own stack directly; it is never signalled.
+sigset_t gmr_thread_signal_mask() {
+  sigset_t set;
+  sigfillset(&set);
+  sigdelset(&set, SIGSEGV);
+  sigdelset(&set, SIGBUS);
+  sigdelset(&set, SIGFPE);
+  sigdelset(&set, SIGILL);
+  return set;
+}
+
+}  // namespace
+
+std::thread start_gmr_thread(std::function<void()> body) {
+  sigset_t block = gmr_thread_signal_mask(), old;
+  ::pthread_sigmask(SIG_SETMASK, &block, &old);
+  std::thread t(std::move(body));
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return t;
+}
+
+int trigger_pipe_read_fd() { return trigger_pipe().fds[0]; }
+int trigger_pipe_write_fd() { return trigger_pipe().fds[1]; }
+
+void poke_trigger_pipe(char byte) {
+  int fd = trigger_pipe_write_fd();
+  if (fd >= 0) {
+    int saved = errno;
+    // A full pipe means a wake-up is already pending: nothing is lost.
+    [[maybe_unused]] ssize_t n = ::write(fd, &byte, 1);
+    errno = saved;
+  }
+}
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  if (config_.capture_signal == 0) config_.capture_signal = SIGRTMIN + 3;
+  if (config_.service.empty()) config_.service = executable_name();
+  if (config_.config == nullptr) config_.config = &conf();
+  trigger_pipe();
+  capture_ = std::make_unique<ThreadCapture>(config_.capture_signal);
+  symbolizer_ = std::make_unique<Symbolizer>();
+
+  thread_ = start_gmr_thread([this] { run(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  poke_trigger_pipe('q');
+  if (thread_.joinable()) thread_.join();
+}
+
+void Engine::run() {
+  ::pthread_setname_np(::pthread_self(), "gmr-reporter");
+  // Build libbacktrace's state now, so that the first report does not pay for it.
+  try {
+    symbolizer_->warm_up();
+  } catch (...) {
+  }
+  const int fd = trigger_pipe_read_fd();
+  for (;;) {
+    bool report = false;
+    pollfd pfd{fd, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 1000);
+    if (ready < 0 && errno != EINTR) {
+      std::perror("gmr: poll on the trigger pipe");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+      report = report || std::find(buf, buf + n, 't') != buf + n;
+    }
+    std::deque<std::function<void()>> work;
+    bool stop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      work.swap(queue_);
+      stop = stopping_;
+    }
+    for (auto& task : work) task();  // packaged tasks: exceptions go to the caller
+    // A burst of signals gives one report: they are merged, never interleaved.
+    if (report) write_report_now();
+    if (stop) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty()) return;
+    }
+  }
+}
+
+Report Engine::collect(const CollectOptions& options) {
+  return run_on_reporter([this, options] { return collect_now(options); });
+}
+
+std::string Engine::write_report() {
+  return run_on_reporter([this] { return write_report_now(); });
+}
+
+std::string Engine::write_report_now() {
+  try {
+    const auto now = std::chrono::system_clock::now();
+    std::string text = render_text(collect_now({}));
+    std::string log_dir;
+    try {
+      log_dir = config_.config->get_string("oslo_reports", "log_dir");
+    } catch (const std::exception&) {
+    }
+    return emit_report(text, log_dir, config_.service, now);
+  } catch (const std::exception& e) {
+    std::string line = std::string("gmr: the report failed: ") + e.what() + "\n";
+    write_all(STDERR_FILENO, line);
+  } catch (...) {
+    write_all(STDERR_FILENO, "gmr: the report failed\n");
+  }
+  return "nowhere";
+}
+
+namespace {
+
+// Runs one collector; a throw becomes the section's error, never the report's.
+Section run_section(std::string id, std::string title, const std::function<Value()>& collector) {
+  Section s{std::move(id), std::move(title), Value(), ""};
+  try {
+    s.data = collector();
+  } catch (const std::exception& e) {
+    s.error = e.what();
+  } catch (...) {
+    s.error = "an exception that is not a std::exception";
+  }
+  return s;
+}
+
+}  // namespace
+
+Report Engine::collect_now(const CollectOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  auto wanted = [&](const std::string& id) {
+    return options.sections.empty() ||
+           std::find(options.sections.begin(), options.sections.end(), id) != options.sections.end();
+  };
+  Report r;
+  r.service = config_.service;
+  r.generated_at = iso8601_utc(std::chrono::system_clock::now());
+
+  if (wanted("package")) {
+    r.sections.push_back(run_section("package", "Package", [&] {
+      return collect_package(config_.version, config_.service);
+    }));
+  }
+  if (wanted("threads")) {
+    r.sections.push_back(run_section("threads", "Threads", [&] {
+      return collect_threads(*capture_, *symbolizer_, config_.thread_timeout);
+    }));
+  }
+  if (wanted("green_threads")) {
+    r.sections.push_back(run_section("green_threads", "Green Threads",
+                                     [&] { return collect_green_threads(*symbolizer_); }));
+  }
+  if (wanted("processes")) {
+    r.sections.push_back(run_section("processes", "Processes", [] { return collect_processes(); }));
+  }
+  if (wanted("configuration")) {
+    r.sections.push_back(run_section("configuration", "Configuration",
+                                     [&] { return config_.config->describe(); }));
+  }
+  for (const RegisteredSection& reg : registered_sections()) {
+    if (!wanted(reg.id)) continue;
+    Section s = run_section(reg.id, reg.title, reg.generator);
+    if (!s.error.empty()) s.error = "the section's generator threw: " + s.error;
+    r.sections.push_back(std::move(s));
+  }
+  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return r;
+}
+
+}  // namespace gmr

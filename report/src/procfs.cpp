@@ -1,0 +1,183 @@
+#include "procfs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
+namespace gmr::procfs {
+
+std::optional<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      if (n < 0) return std::nullopt;
+      return out;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::optional<Stat> parse_stat(const std::string& text) {
+  // "PID (COMM) S PPID ..." where COMM may hold ") (": the name ends at the last ')'.
+  size_t open = text.find('(');
+  size_t close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+  Stat st;
+  st.pid = static_cast<pid_t>(std::strtol(text.c_str(), nullptr, 10));
+  st.comm = text.substr(open + 1, close - open - 1);
+  std::istringstream rest(text.substr(close + 1));
+  // Fields from 3 (state) on; utime and stime are fields 14 and 15.
+  std::string field;
+  std::vector<std::string> f;
+  while (rest >> field && f.size() < 13) f.push_back(field);
+  if (f.size() < 13) return std::nullopt;
+  st.state = f[0].empty() ? '?' : f[0][0];
+  st.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
+  st.utime_ticks = std::strtoull(f[11].c_str(), nullptr, 10);
+  st.stime_ticks = std::strtoull(f[12].c_str(), nullptr, 10);
+  return st;
+}
+
+std::string state_name(char state) {
+  switch (state) {
+    case 'R': return "running";
+    case 'S': return "sleeping";
+    case 'D': return "disk sleep";
+    case 'T': return "stopped";
+    case 't': return "tracing stop";
+    case 'Z': return "zombie";
+    case 'X': return "dead";
+    case 'I': return "idle";
+    case 'P': return "parked";
+    case 'W': return "waking";
+    default: return std::string("unknown (") + state + ")";
+  }
+}
+
+static std::vector<long> numeric_entries(const char* dir) {
+  std::vector<long> ids;
+  DIR* d = ::opendir(dir);
+  if (!d) return ids;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long id = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && id > 0) ids.push_back(id);
+  }
+  ::closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<pid_t> list_tasks() {
+  std::vector<pid_t> tids;
+  for (long id : numeric_entries("/proc/self/task")) tids.push_back(static_cast<pid_t>(id));
+  return tids;
+}
+
+static std::string task_path(pid_t tid, const char* leaf) {
+  return "/proc/self/task/" + std::to_string(tid) + "/" + leaf;
+}
+
+std::optional<Stat> task_stat(pid_t tid) {
+  auto text = read_file(task_path(tid, "stat"));
+  if (!text) return std::nullopt;
+  return parse_stat(*text);
+}
+
+// Returns the value of a "Key:\tvalue" line of a status file.
+static std::optional<std::string> status_field(const std::string& status, const std::string& key) {
+  size_t pos = 0;
+  while (pos < status.size()) {
+    size_t eol = status.find('\n', pos);
+    if (eol == std::string::npos) eol = status.size();
+    if (status.compare(pos, key.size(), key) == 0 && pos + key.size() < eol &&
+        status[pos + key.size()] == ':') {
+      size_t v = status.find_first_not_of(" \t", pos + key.size() + 1);
+      if (v == std::string::npos || v > eol) v = eol;
+      return status.substr(v, eol - v);
+    }
+    pos = eol + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> task_blocks_signal(pid_t tid, int signo) {
+  auto status = read_file(task_path(tid, "status"));
+  if (!status) return std::nullopt;
+  auto mask = status_field(*status, "SigBlk");
+  if (!mask) return std::nullopt;
+  unsigned long long bits = std::strtoull(mask->c_str(), nullptr, 16);
+  if (signo < 1 || signo > 64) return std::nullopt;
+  return ((bits >> (signo - 1)) & 1ULL) != 0;
+}
+
+bool task_exists(pid_t tid) {
+  std::string path = "/proc/self/task/" + std::to_string(tid);
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+std::vector<Process> list_processes() {
+  std::vector<Process> out;
+  for (long id : numeric_entries("/proc")) {
+    std::string base = "/proc/" + std::to_string(id) + "/";
+    auto stat_text = read_file(base + "stat");
+    if (!stat_text) continue;
+    auto st = parse_stat(*stat_text);
+    if (!st) continue;
+    Process p;
+    p.pid = st->pid;
+    p.ppid = st->ppid;
+    p.state = st->state;
+    p.comm = st->comm;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void read_details(Process& p) {
+  std::string base = "/proc/" + std::to_string(p.pid) + "/";
+  if (auto status = read_file(base + "status")) {
+    if (auto uid = status_field(*status, "Uid")) {
+      p.uid = static_cast<uid_t>(std::strtoul(uid->c_str(), nullptr, 10));
+    }
+  }
+  if (auto cmdline = read_file(base + "cmdline"); cmdline && !cmdline->empty()) {
+    while (!cmdline->empty() && cmdline->back() == '\0') cmdline->pop_back();
+    std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
+    p.command = *cmdline;
+  } else {
+    p.command = "[" + p.comm + "]";  // kernel threads and zombies have no command line
+  }
+}
+
+std::optional<std::string> user_name(uid_t uid) {
+  passwd pw{};
+  passwd* result = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) != 0 || result == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(pw.pw_name);
+}
+
+long ticks_per_second() {
+  static const long ticks = [] {
+    long t = ::sysconf(_SC_CLK_TCK);
+    return t > 0 ? t : 100;
+  }();
+  return ticks;
+}
+
+}  // namespace gmr::procfs

@@ -1,0 +1,70 @@
+// procfs.hpp (internal): small readers of /proc, for the Threads and Processes
+// sections. Each returns plain data and never throws on a vanished entry: a
+// thread or process can exit between listing and reading.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gmr::procfs {
+
+// Returns the whole file, or nullopt when it cannot be read.
+std::optional<std::string> read_file(const std::string& path);
+
+// The fields of /proc/.../stat that gmr shows.
+struct Stat {
+  pid_t pid = 0;
+  std::string comm;  // the name, without parentheses
+  char state = '?';  // R, S, D, T, t, Z, X, I
+  pid_t ppid = 0;
+  std::uint64_t utime_ticks = 0;
+  std::uint64_t stime_ticks = 0;
+};
+
+// Parses a stat line; the name may itself hold spaces and parentheses.
+std::optional<Stat> parse_stat(const std::string& text);
+
+// Returns the state letter in words ("running", "sleeping", ...).
+std::string state_name(char state);
+
+// Returns the thread ids in /proc/self/task, sorted.
+std::vector<pid_t> list_tasks();
+
+// Reads /proc/self/task/TID/stat.
+std::optional<Stat> task_stat(pid_t tid);
+
+// Returns true when the thread's blocked-signal mask (SigBlk in
+// /proc/self/task/TID/status) holds `signo`; nullopt when unreadable.
+std::optional<bool> task_blocks_signal(pid_t tid, int signo);
+
+// Returns true while /proc/self/task/TID exists.
+bool task_exists(pid_t tid);
+
+// One process, for the Processes section.
+struct Process {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  char state = '?';
+  uid_t uid = 0;
+  std::string comm;
+  std::string command;  // the command line, arguments joined by spaces
+};
+
+// Returns every process in /proc that could be read, with pid, ppid, state
+// and comm only (reading the rest of every process would be wasteful).
+std::vector<Process> list_processes();
+
+// Fills uid and command of a process listed by list_processes().
+void read_details(Process& p);
+
+// Returns the user name of `uid`, or nullopt when it has none.
+std::optional<std::string> user_name(uid_t uid);
+
+// Returns the clock ticks per second (for the CPU times in stat).
+long ticks_per_second();
+
+}  // namespace gmr::procfs

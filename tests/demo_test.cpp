@@ -1,0 +1,266 @@
+// End to end: the demo service in a child process, its reports on signals, on a
+// touched file and in log_dir, and its start-up with broken configuration.
+#include <gtest/gtest.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "procfs.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+  return n;
+}
+
+// Returns the middle line of a section's banner, as the text report prints it.
+std::string banner(const std::string& title) {
+  size_t pad = 64 - title.size();
+  return "====" + std::string(pad / 2, ' ') + title + std::string(pad - pad / 2, ' ') + "====";
+}
+
+// The demo in a child process, its stderr in a file.
+class Demo {
+ public:
+  explicit Demo(const std::vector<std::string>& args) {
+    char tmpl[] = "/tmp/gmr-demo-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    stderr_path_ = dir_ + "/stderr";
+    std::vector<std::string> argv_s = {GMR_DEMO_PATH};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn(&pid_, GMR_DEMO_PATH, &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Demo() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool wait_ready() {
+    return wait_until([&] { return stderr_text().find("writes a report") != std::string::npos; });
+  }
+  std::string stderr_text() const { return read_all(stderr_path_); }
+  // Waits for `n` complete reports on stderr (the Work Queue section is the last).
+  bool wait_reports(size_t n) {
+    return wait_until([&] {
+      std::string t = stderr_text();
+      return count(t, "Guru Meditation") >= n && count(t, banner("Work Queue")) >= n &&
+             t.find("next_jobs", t.rfind("Work Queue")) != std::string::npos;
+    });
+  }
+  int wait_exit() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  bool alive() const { return kill(pid_, 0) == 0; }
+
+ private:
+  std::string dir_, stderr_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+std::vector<long> task_ids(pid_t pid) {
+  std::vector<long> ids;
+  std::string path = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(path.c_str());
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    if (e->d_name[0] != '.') ids.push_back(std::stol(e->d_name));
+  }
+  if (d) closedir(d);
+  return ids;
+}
+
+TEST(Demo, Usr2AndUsr1EachWriteTheWholeReportToStderr) {
+  Demo demo({"--demo.workers=6"});
+  ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
+  kill(demo.pid(), SIGUSR2);
+  ASSERT_TRUE(demo.wait_reports(1)) << demo.stderr_text();
+  std::string text = demo.stderr_text();
+  for (const char* title : {"Package", "Threads", "Green Threads", "Processes", "Configuration",
+                            "Work Queue"}) {
+    EXPECT_NE(text.find(title), std::string::npos) << title;
+  }
+  // Every thread of /proc/PID/task is in the report (the demo's threads are stable).
+  for (long tid : task_ids(demo.pid())) {
+    EXPECT_NE(text.find("Thread #" + std::to_string(tid) + " "), std::string::npos) << tid;
+  }
+  // Workers are named and parked in the demo's own functions.
+  EXPECT_NE(text.find("(worker-0)"), std::string::npos);
+  EXPECT_NE(text.find(" in demo::WorkQueue::wait_for_job(int&)"), std::string::npos);
+  EXPECT_NE(text.find(" in demo::nap(int)"), std::string::npos);
+  EXPECT_NE(text.find(" in demo::read_from_pipe(int)"), std::string::npos);
+  EXPECT_NE(text.find("demo.cpp:"), std::string::npos);
+  // Secrets never appear.
+  EXPECT_EQ(text.find("sqlite:///var/lib"), std::string::npos);
+  EXPECT_NE(text.find("  connection = ***"), std::string::npos);
+
+  kill(demo.pid(), SIGUSR1);
+  ASSERT_TRUE(demo.wait_reports(2)) << demo.stderr_text();
+  EXPECT_TRUE(demo.alive());
+  kill(demo.pid(), SIGTERM);
+  EXPECT_EQ(demo.wait_exit(), 0);
+}
+
+TEST(Demo, BurstOfHundredSignalsLeavesItHealthyAndReportsWhole) {
+  Demo demo({});
+  ASSERT_TRUE(demo.wait_ready());
+  for (int i = 0; i < 100; ++i) kill(demo.pid(), SIGUSR2);
+  ASSERT_TRUE(demo.wait_reports(1));
+  std::this_thread::sleep_for(1500ms);  // let merged reports finish
+  ASSERT_TRUE(demo.alive());
+  std::string text = demo.stderr_text();
+  size_t reports = count(text, banner("Guru Meditation"));
+  EXPECT_GE(reports, 1u);
+  EXPECT_LE(reports, 100u);
+  // Never interleaved or cut: each report has each section once, in order.
+  EXPECT_EQ(count(text, banner("Work Queue")), reports);
+  size_t pos = 0;
+  for (size_t i = 0; i < reports; ++i) {
+    for (const char* title : {"Guru Meditation", "Package", "Threads", "Green Threads",
+                              "Processes", "Configuration", "Work Queue"}) {
+      size_t next = text.find(banner(title), pos);
+      ASSERT_NE(next, std::string::npos) << "report " << i << " lacks " << title;
+      pos = next;
+    }
+  }
+  kill(demo.pid(), SIGTERM);
+  EXPECT_EQ(demo.wait_exit(), 0);
+}
+
+TEST(Demo, LogDirGetsOneFilePerSignal) {
+  char tmpl[] = "/tmp/gmr-logdir-XXXXXX";
+  std::string logdir = mkdtemp(tmpl);
+  std::string conf = logdir + ".conf";
+  write_file(conf, "[demo]\nworkers = 2\nservice_name = demo-svc\n[oslo_reports]\nlog_dir = " + logdir + "\n");
+  Demo demo({"--config-file", conf});
+  ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
+  auto files = [&] {
+    std::vector<std::string> names;
+    DIR* d = opendir(logdir.c_str());
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  kill(demo.pid(), SIGUSR2);
+  ASSERT_TRUE(wait_until([&] { return files().size() == 1; }));
+  kill(demo.pid(), SIGUSR1);
+  ASSERT_TRUE(wait_until([&] { return files().size() == 2; }));
+  const std::regex name(R"(demo-svc_gurumeditation_\d{14}(\.\d+)?)");
+  for (const std::string& f : files()) {
+    EXPECT_TRUE(std::regex_match(f, name)) << f;
+    struct stat st{};
+    ASSERT_EQ(stat((logdir + "/" + f).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    std::string text = read_all(logdir + "/" + f);
+    EXPECT_EQ(text.rfind("========================================================================\n"
+                         "====                        Guru Meditation                         ====\n", 0),
+              0u);
+    EXPECT_NE(text.find("next_jobs"), std::string::npos) << "the file holds the whole report";
+  }
+  EXPECT_EQ(demo.stderr_text().find("Guru Meditation"), std::string::npos);
+  kill(demo.pid(), SIGTERM);
+  EXPECT_EQ(demo.wait_exit(), 0);
+}
+
+TEST(Demo, TouchingTheTriggerFileWritesAReportAndSignalsAreLeftAlone) {
+  char tmpl[] = "/tmp/gmr-trigger-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string trigger = dir + "/trigger";
+  std::string conf = dir + "/demo.conf";
+  write_file(conf, "[demo]\nworkers = 2\n[oslo_reports]\nfile_event_handler = " + trigger +
+                       "\nfile_event_handler_interval = 1\n");
+  Demo demo({"--config-file", conf});
+  ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
+  // The missing file is said once.
+  ASSERT_TRUE(wait_until([&] { return demo.stderr_text().find("cannot watch " + trigger) != std::string::npos; }));
+  // No handler for SIGUSR2 or SIGUSR1: SigCgt has neither bit.
+  std::string status = read_all("/proc/" + std::to_string(demo.pid()) + "/status");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(status, m, std::regex("SigCgt:\\s*([0-9a-f]+)")));
+  unsigned long long caught = std::stoull(m[1], nullptr, 16);
+  EXPECT_EQ(caught & (1ULL << (SIGUSR2 - 1)), 0u);
+  EXPECT_EQ(caught & (1ULL << (SIGUSR1 - 1)), 0u);
+
+  write_file(trigger, "");  // the file appears: a touch
+  ASSERT_TRUE(demo.wait_reports(1)) << demo.stderr_text();
+  std::this_thread::sleep_for(1100ms);
+  // touch: a new modification time.
+  struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+  ASSERT_EQ(utimensat(AT_FDCWD, trigger.c_str(), times, 0), 0);
+  ASSERT_TRUE(demo.wait_reports(2)) << demo.stderr_text();
+  EXPECT_EQ(count(demo.stderr_text(), "cannot watch"), 1u);
+  kill(demo.pid(), SIGTERM);
+  EXPECT_EQ(demo.wait_exit(), 0);
+}
+
+TEST(Demo, BrokenConfigurationStopsStartUpWithFileAndLine) {
+  char tmpl[] = "/tmp/gmr-badconf-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string conf = dir + "/bad.conf";
+  write_file(conf, "[demo]\nworkers = many\n");
+  Demo demo({"--config-file", conf});
+  EXPECT_EQ(demo.wait_exit(), 2);
+  EXPECT_NE(demo.stderr_text().find(conf + ":2: "), std::string::npos) << demo.stderr_text();
+
+  write_file(conf, "[demo]\nworkers = 2\ncolour = blue\n");
+  Demo warned({"--config-file", conf});
+  ASSERT_TRUE(warned.wait_ready()) << warned.stderr_text();
+  EXPECT_NE(warned.stderr_text().find(conf + ":3: unknown option"), std::string::npos)
+      << warned.stderr_text();
+}
+
+}  // namespace
