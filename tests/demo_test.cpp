@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -149,6 +150,63 @@ TEST(Demo, Usr2AndUsr1EachWriteTheWholeReportToStderr) {
   kill(demo.pid(), SIGUSR1);
   ASSERT_TRUE(demo.wait_reports(2)) << demo.stderr_text();
   EXPECT_TRUE(demo.alive());
+  kill(demo.pid(), SIGTERM);
+  EXPECT_EQ(demo.wait_exit(), 0);
+}
+
+// Returns, for each thread id, the function names gdb shows in its stack.
+std::map<long, std::vector<std::string>> gdb_functions(pid_t pid) {
+  std::map<long, std::vector<std::string>> out;
+  std::string cmd = "gdb -p " + std::to_string(pid) + " -batch -ex 'thread apply all bt' 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  const std::regex thread_line(R"(^Thread \d+ \(Thread 0x[0-9a-f]+ \(LWP (\d+)\))");
+  const std::regex frame_line(R"(^#\d+\s+(?:0x[0-9a-f]+ in )?([^ (]+) \()");
+  long current = -1;
+  char buf[8192];
+  while (fgets(buf, sizeof buf, p)) {
+    std::string line = buf;
+    std::smatch m;
+    if (std::regex_search(line, m, thread_line)) {
+      current = std::stol(m[1]);
+    } else if (current > 0 && std::regex_search(line, m, frame_line)) {
+      out[current].push_back(m[1]);
+    }
+  }
+  pclose(p);
+  return out;
+}
+
+// Returns the part of a text report about one thread.
+std::string thread_block(const std::string& report, long tid) {
+  size_t start = report.find("Thread #" + std::to_string(tid) + " ");
+  if (start == std::string::npos) return "";
+  size_t end = report.find("------\n", start + 80);
+  return report.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+TEST(Demo, FunctionNamesAgreeWithGdb) {
+  if (system("command -v gdb >/dev/null 2>&1") != 0) GTEST_SKIP() << "gdb is not installed";
+  Demo demo({"--demo.workers=4"});
+  ASSERT_TRUE(demo.wait_ready());
+  kill(demo.pid(), SIGUSR2);
+  ASSERT_TRUE(demo.wait_reports(1));
+  std::string report = demo.stderr_text();
+  auto gdb = gdb_functions(demo.pid());
+  if (gdb.empty()) GTEST_SKIP() << "gdb cannot attach here (ptrace not permitted?)";
+  size_t compared = 0;
+  for (const auto& [tid, functions] : gdb) {
+    std::string block = thread_block(report, tid);
+    ASSERT_FALSE(block.empty()) << "thread " << tid << " is missing from the report";
+    for (const std::string& fn : functions) {
+      // The demo's own functions (stable while parked) must be named alike.
+      if (fn.rfind("demo::", 0) != 0 && fn != "main") continue;
+      EXPECT_NE(block.find(" in " + fn), std::string::npos)
+          << "gdb shows " << fn << " in thread " << tid << "; the report has:\n" << block;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 10u);
   kill(demo.pid(), SIGTERM);
   EXPECT_EQ(demo.wait_exit(), 0);
 }
