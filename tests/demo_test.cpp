@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <regex>
@@ -53,6 +54,19 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
+// A directory of the test's own, removed at the end.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/gmr-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 // Returns the middle line of a section's banner, as the text report prints it.
 std::string banner(const std::string& title) {
   size_t pad = 64 - title.size();
@@ -83,6 +97,8 @@ class Demo {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
   }
   bool wait_ready() {
     return wait_until([&] { return stderr_text().find("writes a report") != std::string::npos; });
@@ -238,9 +254,10 @@ TEST(Demo, BurstOfHundredSignalsLeavesItHealthyAndReportsWhole) {
 }
 
 TEST(Demo, LogDirGetsOneFilePerSignal) {
-  char tmpl[] = "/tmp/gmr-logdir-XXXXXX";
-  std::string logdir = mkdtemp(tmpl);
-  std::string conf = logdir + ".conf";
+  TempDir tmp;
+  std::string logdir = tmp.path + "/reports";
+  ASSERT_EQ(mkdir(logdir.c_str(), 0700), 0);
+  std::string conf = tmp.path + "/demo.conf";
   write_file(conf, "[demo]\nworkers = 2\nservice_name = demo-svc\n[oslo_reports]\nlog_dir = " + logdir + "\n");
   Demo demo({"--config-file", conf});
   ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
@@ -275,8 +292,8 @@ TEST(Demo, LogDirGetsOneFilePerSignal) {
 }
 
 TEST(Demo, TouchingTheTriggerFileWritesAReportAndSignalsAreLeftAlone) {
-  char tmpl[] = "/tmp/gmr-trigger-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  TempDir tmp;
+  const std::string& dir = tmp.path;
   std::string trigger = dir + "/trigger";
   std::string conf = dir + "/demo.conf";
   write_file(conf, "[demo]\nworkers = 2\n[oslo_reports]\nfile_event_handler = " + trigger +
@@ -306,8 +323,8 @@ TEST(Demo, TouchingTheTriggerFileWritesAReportAndSignalsAreLeftAlone) {
 }
 
 TEST(Demo, BrokenConfigurationStopsStartUpWithFileAndLine) {
-  char tmpl[] = "/tmp/gmr-badconf-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  TempDir tmp;
+  const std::string& dir = tmp.path;
   std::string conf = dir + "/bad.conf";
   write_file(conf, "[demo]\nworkers = many\n");
   Demo demo({"--config-file", conf});

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <dirent.h>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -127,6 +128,10 @@ std::vector<std::string> list_dir(const std::string& dir) {
 
 TEST(Output, LogDirFilesAreNamedByServiceAndTimeMode0600AndNeverOverwritten) {
   std::string dir = make_temp_dir();
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{dir};
   // 2026-11-21 22:01:00 UTC
   auto when = std::chrono::system_clock::from_time_t(1795298460);
   std::string a = gmr::emit_report("first\n", dir, "my/svc", when);

@@ -22,7 +22,9 @@ namespace gmr {
 
 enum class OptType { String, Integer, Float, Boolean, List };
 
-// One option's definition. Build it with the helpers below, e.g.
+// One option's definition. The default may also be given as text ("4" for an
+// Integer, "a, b" for a List), read as a file's value would be. Build it with the
+// helpers below, e.g.
 //   gmr::Opt::integer("workers", 4, "Number of worker threads").with_min(1)
 //   gmr::Opt::string("password", "", "Database password").as_secret()
 struct Opt {
@@ -64,14 +66,20 @@ class Config {
   Config& operator=(const Config&) = delete;
 
   // Registers an option in `group`. Registering the same definition again is a
-  // no-op; a different definition under the same name throws std::invalid_argument.
+  // no-op; a different definition under the same name throws std::invalid_argument,
+  // as do a bad name (letters, digits, '_' and '-' only) and a default that does
+  // not fit the type or min/max. register_opts registers all of `opts` or none.
   void register_opt(const std::string& group, Opt opt);
   void register_opts(const std::string& group, const std::vector<Opt>& opts);
 
   // Parses the command line (argv[0] is the program) and then reads every
-  // --config-file in order. Values already loaded are replaced.
+  // --config-file in order. A load starts from the defaults: values from earlier
+  // loads and set_override() are replaced. When there are errors nothing changes.
+  // A Boolean option may be given bare ("--debug" means true). Boost does not take
+  // an empty value after '=': write --GROUP.OPTION "" instead.
   [[nodiscard]] LoadResult load(int argc, const char* const* argv);
   // Reads the given INI files in order (later files win), without a command line.
+  // Same rules as load().
   [[nodiscard]] LoadResult load_files(const std::vector<std::string>& files);
 
   // Sets an option from its text form, as the command line would. Returns an
@@ -81,6 +89,10 @@ class Config {
 
   // Returns the current value (the default when nothing set it). Throws
   // std::out_of_range for an option that is not registered.
+  // The typed getters return the option's own type directly and an unset (null)
+  // value as "", 0, 0.0, false or {}. Another type converts through its text form
+  // (get_string gives "true"/"false" for booleans and "a, b" for lists), and
+  // throws std::invalid_argument when that text does not parse (get_int of 1.5).
   Value get(const std::string& group, const std::string& name) const;
   std::string get_string(const std::string& group, const std::string& name) const;
   std::int64_t get_int(const std::string& group, const std::string& name) const;
