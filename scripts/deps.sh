@@ -7,6 +7,7 @@ packages=(
   libboost-stacktrace-dev libboost-program-options-dev
   libunwind-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev gdb procps
+  libssl-dev zlib1g-dev libbrotli-dev
 )
 
 missing=()

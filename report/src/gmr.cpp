@@ -21,6 +21,8 @@ struct State {
   std::unique_ptr<SignalTrigger> signals;
   std::unique_ptr<FileWatcher> watcher;
   bool set_up = false;
+  Config* config = nullptr;
+  std::vector<std::function<void()>> shutdown_hooks;
 
   std::mutex sections_mu;  // separate: a generator may register a section
   std::vector<RegisteredSection> sections;
@@ -89,6 +91,7 @@ bool setup_autorun(const Version& version, const SetupOptions& options) {
     ec.config = &config;
     ec.capture_signal = options.capture_signal;
     ec.thread_timeout = options.thread_timeout;
+    s.config = &config;
     s.engine.reset();  // one made by an earlier collect() had no version
     s.engine = std::make_shared<Engine>(std::move(ec));
 
@@ -117,8 +120,36 @@ Report collect(const CollectOptions& options) { return engine_or_default()->coll
 
 std::string write_report() { return engine_or_default()->write_report(); }
 
+void on_shutdown(std::function<void()> hook) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.shutdown_hooks.push_back(std::move(hook));
+}
+
+Config& active_config() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.config ? *s.config : conf();
+}
+
+std::string service_name() {
+  std::shared_ptr<Engine> engine = engine_or_default();
+  return engine->config().service;
+}
+
 void shutdown() {
   State& s = state();
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    hooks.swap(s.shutdown_hooks);
+  }
+  for (auto& hook : hooks) {
+    try {
+      hook();
+    } catch (...) {
+    }
+  }
   std::shared_ptr<Engine> engine;
   {
     std::lock_guard<std::mutex> lock(s.mu);
@@ -126,6 +157,7 @@ void shutdown() {
     s.watcher.reset();
     engine = std::move(s.engine);
     s.set_up = false;
+    s.config = nullptr;
   }
   engine.reset();  // joins the reporter thread, unless a collect() still holds it
 }

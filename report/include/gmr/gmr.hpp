@@ -84,4 +84,13 @@ std::string write_report();
 // installed. Safe to call more than once, or without setup.
 void shutdown();
 
+// Registers a function that shutdown() calls first (once), for extensions such
+// as the admin endpoint (gmr/admin.hpp).
+void on_shutdown(std::function<void()> hook);
+
+// Returns the configuration object setup_autorun() was given (gmr::conf() before
+// setup), and the service name in use.
+Config& active_config();
+std::string service_name();
+
 }  // namespace gmr
