@@ -6,6 +6,7 @@
 //
 //   build/bin/gmr-demo --config-file examples/demo.conf
 //   kill -USR2 <pid>        # the report appears on stderr
+//   curl localhost:9911/gmr # the report as JSON (open it in a browser for the page)
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "gmr/admin.hpp"
 #include "gmr/gmr.hpp"
 
 namespace demo {
@@ -99,9 +101,10 @@ void read_from_pipe(int) {
 void crunch_numbers(int) {
   double x = 0;
   while (!stopping) {
-    for (int i = 1; i < 200000; ++i) x += std::sqrt(static_cast<double>(i));
+    // A burst of work, then a pause: busy, but 1000 workers still fit on 2 cores.
+    for (int i = 1; i < 20000; ++i) x += std::sqrt(static_cast<double>(i));
     ticks.fetch_add(1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // busy, but not a whole core
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (x < 0) std::puts("impossible");
 }
@@ -154,7 +157,7 @@ int main(int argc, char** argv) {
   gmr::register_section("Work Queue", [] { return demo::queue.describe(); });
   gmr::SetupOptions options;
   options.service_name = CONF.get_string("demo", "service_name");
-  if (!gmr::setup_autorun({"gmr-demo", "gmr project", "0.1.0"}, options)) return 1;
+  if (!gmr::setup_autorun_with_admin({"gmr-demo", "gmr project", "0.1.0"}, options)) return 1;
 
   if (::pipe(demo::wake_pipe) != 0) return 1;
   const int workers = static_cast<int>(CONF.get_int("demo", "workers"));

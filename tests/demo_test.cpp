@@ -140,7 +140,7 @@ std::vector<long> task_ids(pid_t pid) {
 }
 
 TEST(Demo, Usr2AndUsr1EachWriteTheWholeReportToStderr) {
-  Demo demo({"--demo.workers=6"});
+  Demo demo({"--demo.workers=6", "--oslo_reports.http_port=0"});
   ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
   kill(demo.pid(), SIGUSR2);
   ASSERT_TRUE(demo.wait_reports(1)) << demo.stderr_text();
@@ -203,7 +203,7 @@ std::string thread_block(const std::string& report, long tid) {
 
 TEST(Demo, FunctionNamesAgreeWithGdb) {
   if (system("command -v gdb >/dev/null 2>&1") != 0) GTEST_SKIP() << "gdb is not installed";
-  Demo demo({"--demo.workers=4"});
+  Demo demo({"--demo.workers=4", "--oslo_reports.http_port=0"});
   ASSERT_TRUE(demo.wait_ready());
   kill(demo.pid(), SIGUSR2);
   ASSERT_TRUE(demo.wait_reports(1));
@@ -228,7 +228,7 @@ TEST(Demo, FunctionNamesAgreeWithGdb) {
 }
 
 TEST(Demo, BurstOfHundredSignalsLeavesItHealthyAndReportsWhole) {
-  Demo demo({});
+  Demo demo({"--oslo_reports.http_port=0"});
   ASSERT_TRUE(demo.wait_ready());
   for (int i = 0; i < 100; ++i) kill(demo.pid(), SIGUSR2);
   ASSERT_TRUE(demo.wait_reports(1));
@@ -259,7 +259,7 @@ TEST(Demo, LogDirGetsOneFilePerSignal) {
   ASSERT_EQ(mkdir(logdir.c_str(), 0700), 0);
   std::string conf = tmp.path + "/demo.conf";
   write_file(conf, "[demo]\nworkers = 2\nservice_name = demo-svc\n[oslo_reports]\nlog_dir = " + logdir + "\n");
-  Demo demo({"--config-file", conf});
+  Demo demo({"--config-file", conf, "--oslo_reports.http_port=0"});
   ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
   auto files = [&] {
     std::vector<std::string> names;
@@ -298,7 +298,7 @@ TEST(Demo, TouchingTheTriggerFileWritesAReportAndSignalsAreLeftAlone) {
   std::string conf = dir + "/demo.conf";
   write_file(conf, "[demo]\nworkers = 2\n[oslo_reports]\nfile_event_handler = " + trigger +
                        "\nfile_event_handler_interval = 1\n");
-  Demo demo({"--config-file", conf});
+  Demo demo({"--config-file", conf, "--oslo_reports.http_port=0"});
   ASSERT_TRUE(demo.wait_ready()) << demo.stderr_text();
   // The missing file is said once.
   ASSERT_TRUE(wait_until([&] { return demo.stderr_text().find("cannot watch " + trigger) != std::string::npos; }));
@@ -327,12 +327,12 @@ TEST(Demo, BrokenConfigurationStopsStartUpWithFileAndLine) {
   const std::string& dir = tmp.path;
   std::string conf = dir + "/bad.conf";
   write_file(conf, "[demo]\nworkers = many\n");
-  Demo demo({"--config-file", conf});
+  Demo demo({"--config-file", conf, "--oslo_reports.http_port=0"});
   EXPECT_EQ(demo.wait_exit(), 2);
   EXPECT_NE(demo.stderr_text().find(conf + ":2: "), std::string::npos) << demo.stderr_text();
 
   write_file(conf, "[demo]\nworkers = 2\ncolour = blue\n");
-  Demo warned({"--config-file", conf});
+  Demo warned({"--config-file", conf, "--oslo_reports.http_port=0"});
   ASSERT_TRUE(warned.wait_ready()) << warned.stderr_text();
   EXPECT_NE(warned.stderr_text().find(conf + ":3: unknown option"), std::string::npos)
       << warned.stderr_text();
