@@ -135,12 +135,15 @@ std::string Engine::write_report() {
 std::string Engine::write_report_now() {
   try {
     const auto now = std::chrono::system_clock::now();
-    std::string text = render_text(collect_now({}));
     std::string log_dir;
+    TextOptions options;
     try {
       log_dir = config_.config->get_string("oslo_reports", "log_dir");
+      options.group_stacks = config_.config->get_bool("oslo_reports", "group_stacks");
     } catch (const std::exception&) {
+      // A configuration without gmr's options: the defaults.
     }
+    std::string text = render_text(collect_now({}), options);
     return emit_report(text, log_dir, config_.service, now);
   } catch (const std::exception& e) {
     std::string line = std::string("gmr: the report failed: ") + e.what() + "\n";

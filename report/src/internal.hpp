@@ -21,6 +21,11 @@ struct GreenThreadSnapshot {
 // Calls every green-thread source and returns what each gave (or its error).
 std::vector<GreenThreadSnapshot> snapshot_green_threads();
 
+// Returns the groups of identical stacks among `members` (each a mapping with a
+// "frames" list), largest first: [{"count", "members": [{KEYS...}], "frames"}].
+// Members without frames are left out. Pure function.
+Value group_stacks(const Value& members, const std::vector<std::string>& member_keys);
+
 // Returns the slug of a title: lower case letters, digits and '_'.
 std::string slugify(std::string_view title);
 

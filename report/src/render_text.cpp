@@ -267,17 +267,43 @@ void AppendThread(std::string& out, const std::string& banner, const Value& thre
   out += '\n';
 }
 
-void AppendThreadsBody(std::string& out, const Value& data) {
+// Appends the groups of identical stacks (only when asked: the seeds' layout is one
+// entry per thread): a sub-banner with the count, the members, then the stack once.
+void AppendGroups(std::string& out, const Value& data, std::string_view noun,
+                  const TextOptions& options) {
+  if (!options.group_stacks) return;
+  for (const Value& group : ListMember(data, "groups")) {
+    const std::string count = MemberText(group, "count");
+    const std::string label = " " + count + " " + std::string(noun) + " with this stack ";
+    out += "------" + Centre(Fit(label, kThreadField), kThreadField) + "------\n\n";
+    std::string members;
+    for (const Value& m : ListMember(group, "members")) {
+      if (!members.empty()) members += ", ";
+      const std::string id = MemberText(m, "id");
+      const std::string name = OneLine(m.get_string("name"));
+      members += id.empty() ? (name.empty() ? "(unnamed)" : name)
+                            : (name.empty() ? id : id + " (" + name + ")");
+    }
+    AppendScalar(out, 0, "Members: ", members);
+    out += '\n';
+    const Value::List& frames = ListMember(group, "frames");
+    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) AppendFrame(out, *frame);
+  }
+}
+
+void AppendThreadsBody(std::string& out, const Value& data, const TextOptions& options) {
   for (const Value& thread : ListMember(data, "threads")) {
     const std::string prefix = " Thread #" + MemberText(thread, "id");
     AppendThread(out, SubBanner(prefix, thread.get_string("name")), thread);
   }
+  AppendGroups(out, data, "threads", options);
 }
 
-void AppendGreenThreadsBody(std::string& out, const Value& data) {
+void AppendGreenThreadsBody(std::string& out, const Value& data, const TextOptions& options) {
   for (const Value& thread : ListMember(data, "green_threads")) {
     AppendThread(out, SubBanner(" Green Thread", thread.get_string("name")), thread);
   }
+  AppendGroups(out, data, "green threads", options);
   for (const Value& source : ListMember(data, "sources")) {
     const std::string error = source.get_string("error");
     if (error.empty()) continue;
@@ -304,7 +330,7 @@ void AppendProcess(std::string& out, const Value& process, int depth) {
   }
 }
 
-void AppendProcessesBody(std::string& out, const Value& data) {
+void AppendProcessesBody(std::string& out, const Value& data, const TextOptions&) {
   for (const Value& process : ListMember(data, "processes")) AppendProcess(out, process, 0);
 }
 
@@ -338,7 +364,7 @@ std::vector<const Value*> SortedBy(const Value::List& list, KeyOf key_of) {
   return sorted;
 }
 
-void AppendConfigurationBody(std::string& out, const Value& data) {
+void AppendConfigurationBody(std::string& out, const Value& data, const TextOptions&) {
   out += '\n';
   for (const Value* group : SortedBy(ListMember(data, "groups"), GroupName)) {
     out += GroupName(*group) + ": \n";
@@ -363,7 +389,7 @@ std::string TitleBanner(std::string_view title) {
 
 struct BodyRenderer {
   std::string_view section_id;
-  void (*append)(std::string& out, const Value& data);
+  void (*append)(std::string& out, const Value& data, const TextOptions& options);
 };
 
 // The built-in sections' bodies, by section id; any other section is generic.
@@ -374,31 +400,31 @@ constexpr BodyRenderer kBodyRenderers[] = {
     {"configuration", AppendConfigurationBody},
 };
 
-void AppendBody(std::string& out, const Section& section) {
+void AppendBody(std::string& out, const Section& section, const TextOptions& options) {
   // A section that failed before collecting anything has only its error to show.
   if (section.data.is_null() && !section.error.empty()) return;
   if (section.data.is_map()) {
     for (const BodyRenderer& renderer : kBodyRenderers) {
       if (renderer.section_id != section.id) continue;
-      renderer.append(out, section.data);
+      renderer.append(out, section.data, options);
       return;
     }
   }
   AppendAnyBody(out, section.data);
 }
 
-void AppendSection(std::string& out, const Section& section) {
+void AppendSection(std::string& out, const Section& section, const TextOptions& options) {
   out += TitleBanner(section.title);
-  AppendBody(out, section);
+  AppendBody(out, section, options);
   if (!section.error.empty()) AppendScalar(out, 0, "ERROR: ", section.error);
 }
 
 }  // namespace
 
-std::string render_text(const Report& report) {
+std::string render_text(const Report& report, const TextOptions& options) {
   std::string out = TitleBanner("Guru Meditation");
   out += std::string(kWidth, '|') + "\n\n\n";
-  for (const Section& section : report.sections) AppendSection(out, section);
+  for (const Section& section : report.sections) AppendSection(out, section, options);
   return out;
 }
 

@@ -56,9 +56,11 @@ Value collect_threads(ThreadCapture& capture, Symbolizer& symbolizer,
     v.set("frames", symbolizer.frames(t.pcs, t.status == CaptureStatus::kOk));
     threads.push_back(std::move(v));
   }
+  Value groups = group_stacks(threads, {"id", "name"});
   return Value::map({{"capture_signal", capture.signal()},
                      {"capture_signal_name", signal_name(capture.signal())},
-                     {"threads", std::move(threads)}});
+                     {"threads", std::move(threads)},
+                     {"groups", std::move(groups)}});
 }
 
 Value collect_green_threads(Symbolizer& symbolizer) {
@@ -75,7 +77,10 @@ Value collect_green_threads(Symbolizer& symbolizer) {
       threads.push_back(std::move(v));
     }
   }
-  return Value::map({{"green_threads", std::move(threads)}, {"sources", std::move(sources)}});
+  Value groups = group_stacks(threads, {"name", "source"});
+  return Value::map({{"green_threads", std::move(threads)},
+                     {"groups", std::move(groups)},
+                     {"sources", std::move(sources)}});
 }
 
 namespace {

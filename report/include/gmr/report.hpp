@@ -33,8 +33,15 @@ struct Report {
   std::vector<Section> sections;
 };
 
+// How the text report is laid out.
+struct TextOptions {
+  // Adds, after each thread list, the groups of identical stacks (count, members,
+  // the stack once). Off by default: the seeds' layout is one entry per thread.
+  bool group_stacks = false;
+};
+
 // Returns the text report in oslo.reports' layout (spec/text-report.md).
-std::string render_text(const Report& report);
+std::string render_text(const Report& report, const TextOptions& options = {});
 
 // Returns the report as one JSON document (UTF-8; invalid bytes are replaced).
 // `indent` < 0 gives a compact document.
