@@ -240,17 +240,26 @@ TEST(AdminRoutes, KnownPathsWithAnotherMethodAre405WithAllow) {
     const char* path;
     const char* allow;
   };
-  for (const Case& c : {Case{"DELETE", "/gmr", "GET"}, Case{"POST", "/gmr", "GET"},
-                        Case{"HEAD", "/gmr", "GET"}, Case{"PUT", "/gmr/sections/threads", "GET"},
-                        Case{"GET", "/gmr/reports", "POST"}, Case{"DELETE", "/gmr/reports", "POST"},
-                        Case{"OPTIONS", "/", "GET"}, Case{"POST", "/gmr/static/gmr.css", "GET"},
-                        Case{"TRACE", "/gmr/openapi.yaml", "GET"}}) {
+  for (const Case& c :
+       {Case{"DELETE", "/gmr", "GET, HEAD"}, Case{"POST", "/gmr", "GET, HEAD"},
+        Case{"PUT", "/gmr/sections/threads", "GET, HEAD"}, Case{"GET", "/gmr/reports", "POST"},
+        Case{"HEAD", "/gmr/reports", "POST"}, Case{"DELETE", "/gmr/reports", "POST"},
+        Case{"OPTIONS", "/", "GET, HEAD"}, Case{"POST", "/gmr/static/gmr.css", "GET, HEAD"},
+        Case{"TRACE", "/gmr/openapi.yaml", "GET, HEAD"}}) {
     gmr::AdminResponse r = call(c.method, c.path);
     EXPECT_EQ(r.status, 405) << c.method << " " << c.path;
     EXPECT_EQ(header(r, "Allow"), c.allow) << c.method << " " << c.path;
     EXPECT_EQ(error_message(r),
               std::string("method ") + c.method + " is not allowed on " + c.path);
   }
+}
+
+TEST(AdminRoutes, HeadIsGetWithTheSameHeaders) {
+  gmr::AdminResponse head = call("HEAD", "/gmr/sections");
+  gmr::AdminResponse get_response = call("GET", "/gmr/sections");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.content_type, get_response.content_type);
+  EXPECT_EQ(call("HEAD", "/nope").status, 404);
 }
 
 TEST(AdminRoutes, SectionListIsTheReportOrder) {
@@ -560,7 +569,7 @@ TEST_F(AdminTest, ServesOverHttpAndStopsOnShutdown) {
   auto deleted = client.Delete("/gmr");
   ASSERT_TRUE(deleted);
   EXPECT_EQ(deleted->status, 405);
-  EXPECT_EQ(deleted->get_header_value("Allow"), "GET");
+  EXPECT_EQ(deleted->get_header_value("Allow"), "GET, HEAD");
 
   // What httplib itself refuses gets the same JSON shape: a body too large.
   auto big = client.Post("/gmr/reports", std::string(100000, 'x'), "text/plain");
@@ -577,7 +586,7 @@ TEST_F(AdminTest, ServesOverHttpAndStopsOnShutdown) {
   EXPECT_EQ(encoded.rfind("HTTP/1.1 404", 0), 0u) << encoded;
   std::string trace = raw_http(port, "TRACE /gmr HTTP/1.1");
   EXPECT_EQ(trace.rfind("HTTP/1.1 405", 0), 0u) << trace;
-  EXPECT_NE(trace.find("Allow: GET\r\n"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("Allow: GET, HEAD\r\n"), std::string::npos) << trace;
   // A bare "curl -X POST": no Content-Length, which means no body.
   std::string posted = raw_http(port, "POST /gmr/reports HTTP/1.1");
   EXPECT_EQ(posted.rfind("HTTP/1.1 201", 0), 0u) << posted;

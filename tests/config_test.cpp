@@ -716,3 +716,21 @@ TEST_F(ConfigTest, ConcurrentReadsAndWrites) {
 
 }  // namespace
 }  // namespace gmr
+
+namespace {
+
+TEST(ConfigRedaction, SecretValuesOnACommandLineAreMasked) {
+  gmr::Config config;
+  config.register_opts("database", {gmr::Opt::string("password", nullptr, "pw").as_secret(),
+                                    gmr::Opt::integer("retries", 3, "n")});
+  config.register_opt("DEFAULT", gmr::Opt::string("token", nullptr, "t").as_secret());
+  EXPECT_EQ(config.redact_command_line(
+                "/usr/bin/svc --database.password=hunter2 --database.retries=4 "
+                "--database.password hunter3 --token=abc --tokenx=keep"),
+            "/usr/bin/svc --database.password=*** --database.retries=4 "
+            "--database.password *** --token=*** --tokenx=keep");
+  EXPECT_EQ(config.redact_command_line(""), "");
+  EXPECT_EQ(config.redact_command_line("--database.password"), "--database.password");
+}
+
+}  // namespace

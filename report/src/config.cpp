@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -861,6 +862,38 @@ std::vector<std::string> Config::get_list(const std::string& group,
 bool Config::has_opt(const std::string& group, const std::string& name) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return find_entry(impl_->registry, group, name) != nullptr;
+}
+
+std::string Config::redact_command_line(const std::string& command_line) const {
+  std::set<std::string> secret_flags;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (const auto& [group, opts] : impl_->registry) {
+      for (const auto& [name, entry] : opts) {
+        if (entry.opt.secret) secret_flags.insert("--" + cli_key(group, name));
+      }
+    }
+  }
+  std::string out;
+  bool mask_next = false;
+  size_t pos = 0;
+  while (pos <= command_line.size()) {
+    size_t end = command_line.find(' ', pos);
+    if (end == std::string::npos) end = command_line.size();
+    std::string word = command_line.substr(pos, end - pos);
+    if (mask_next) {
+      word = "***";
+      mask_next = false;
+    } else if (size_t eq = word.find('='); eq != std::string::npos) {
+      if (secret_flags.count(word.substr(0, eq))) word = word.substr(0, eq + 1) + "***";
+    } else if (secret_flags.count(word)) {
+      mask_next = true;  // --group.secret VALUE
+    }
+    if (pos > 0) out += ' ';
+    out += word;
+    pos = end + 1;
+  }
+  return out;
 }
 
 Value Config::describe() const {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 
@@ -30,16 +31,17 @@ TriggerPipe& trigger_pipe() {
   return *p;
 }
 
+// The capture signal in use (0 before any engine), let through in gmr's threads.
+std::atomic<int> g_capture_signal{0};
+
 // The mask gmr's own threads are created with: every signal blocked but the
-// synchronous faults, so that the host's signals keep going to the host's
-// threads. The reporter records its own stack directly; it is never signalled.
+// synchronous faults and the capture signal, so that the host's signals keep
+// going to the host's threads while gmr's threads still show their stacks.
 sigset_t gmr_thread_signal_mask() {
   sigset_t set;
   sigfillset(&set);
-  sigdelset(&set, SIGSEGV);
-  sigdelset(&set, SIGBUS);
-  sigdelset(&set, SIGFPE);
-  sigdelset(&set, SIGILL);
+  for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) sigdelset(&set, sync);
+  if (int capture = g_capture_signal.load(); capture > 0) sigdelset(&set, capture);
   return set;
 }
 
@@ -68,6 +70,7 @@ void poke_trigger_pipe(char byte) {
 
 Engine::Engine(EngineConfig config) : config_(std::move(config)) {
   if (config_.capture_signal == 0) config_.capture_signal = SIGRTMIN + 3;
+  g_capture_signal = config_.capture_signal;
   if (config_.service.empty()) config_.service = executable_name();
   if (config_.config == nullptr) config_.config = &conf();
   trigger_pipe();
@@ -196,7 +199,7 @@ Report Engine::collect_now(const CollectOptions& options) {
                                      [&] { return collect_green_threads(*symbolizer_); }));
   }
   if (wanted("processes")) {
-    r.sections.push_back(run_section("processes", "Processes", [] { return collect_processes(); }));
+    r.sections.push_back(run_section("processes", "Processes", [&] { return collect_processes(config_.config); }));
   }
   if (wanted("configuration")) {
     r.sections.push_back(run_section("configuration", "Configuration",

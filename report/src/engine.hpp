@@ -39,9 +39,6 @@ int trigger_pipe_write_fd();
 // Writes one byte into the trigger pipe. Async-signal-safe.
 void poke_trigger_pipe(char byte);
 
-// Starts a thread of gmr's own, with every asynchronous signal blocked.
-std::thread start_gmr_thread(std::function<void()> body);
-
 struct EngineConfig {
   Version version;
   std::string service;

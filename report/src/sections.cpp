@@ -86,8 +86,11 @@ Value collect_green_threads(Symbolizer& symbolizer) {
 namespace {
 
 Value process_tree(procfs::Process p, const std::multimap<pid_t, procfs::Process>& children,
-                   std::map<uid_t, Value>& users, int depth) {
+                   std::map<uid_t, Value>& users, const Config* config, int depth) {
   procfs::read_details(p);
+  // A secret given on the command line (--database.password=...) is masked here
+  // as it is in the Configuration section.
+  if (config) p.command = config->redact_command_line(p.command);
   auto user = users.find(p.uid);
   if (user == users.end()) {
     auto name = procfs::user_name(p.uid);
@@ -105,7 +108,7 @@ Value process_tree(procfs::Process p, const std::multimap<pid_t, procfs::Process
   if (depth < 64) {  // a bound against a corrupt or cyclic listing
     auto range = children.equal_range(p.pid);
     for (auto it = range.first; it != range.second; ++it) {
-      kids.push_back(process_tree(it->second, children, users, depth + 1));
+      kids.push_back(process_tree(it->second, children, users, config, depth + 1));
     }
   }
   v.set("children", std::move(kids));
@@ -114,7 +117,7 @@ Value process_tree(procfs::Process p, const std::multimap<pid_t, procfs::Process
 
 }  // namespace
 
-Value collect_processes() {
+Value collect_processes(const Config* config) {
   const pid_t self = ::getpid();
   std::multimap<pid_t, procfs::Process> children;
   procfs::Process me;
@@ -129,7 +132,7 @@ Value collect_processes() {
   }
   if (!found) throw std::runtime_error("cannot read /proc/self");
   std::map<uid_t, Value> users;
-  return Value::map({{"processes", Value::list({process_tree(me, children, users, 0)})}});
+  return Value::map({{"processes", Value::list({process_tree(me, children, users, config, 0)})}});
 }
 
 }  // namespace gmr

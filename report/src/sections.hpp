@@ -16,6 +16,8 @@ Value collect_package(const Version& version, const std::string& service);
 Value collect_threads(ThreadCapture& capture, Symbolizer& symbolizer,
                       std::chrono::milliseconds timeout);
 Value collect_green_threads(Symbolizer& symbolizer);
-Value collect_processes();
+// Lists this process and its children; secret options on their command lines
+// are masked with `config`'s definitions when given.
+Value collect_processes(const Config* config = nullptr);
 
 }  // namespace gmr

@@ -61,19 +61,6 @@ std::string url_of(const std::string& host, int port) {
   return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/gmr";
 }
 
-// Starts a thread with every asynchronous signal blocked (as report/'s reporter
-// thread is), so that the host's signals keep going to the host's threads. The
-// pool's workers are created by this thread and inherit its mask and its name.
-std::thread start_blocked_thread(std::function<void()> body) {
-  sigset_t block, old;
-  sigfillset(&block);
-  for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) sigdelset(&block, sync);
-  ::pthread_sigmask(SIG_SETMASK, &block, &old);
-  std::thread t(std::move(body));
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return t;
-}
-
 // --- Requests and responses -------------------------------------------------
 
 AdminRequest to_admin_request(const httplib::Request& req) {
@@ -188,7 +175,7 @@ bool start_listening(RunningServer& r) {
     return pool;
   };
   httplib::Server* server = r.server.get();
-  r.listener = start_blocked_thread([server, signal_ready] {
+  r.listener = gmr::start_gmr_thread([server, signal_ready] {
     ::pthread_setname_np(::pthread_self(), "gmr-admin");
     if (!server->listen_after_bind()) say("gmr: admin endpoint: stopped listening on an error");
     signal_ready();  // if listening failed before the pool was made

@@ -253,12 +253,15 @@ AdminResponse route(const AdminRequest& request) {
   auto segments = url::path_segments(request.path);
   if (!segments) return error_response(404, "nothing at " + request.path);
 
+  // HEAD is GET without the body (the HTTP layer leaves the body out).
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
   std::string allowed;  // the methods of the routes whose path fits, for 405
   for (const Route& r : kRoutes) {
     std::string param;
     if (!path_matches(r.path, *segments, param)) continue;
-    if (r.method != request.method) {
+    if (r.method != method) {
       allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
+      if (r.method == "GET") allowed += ", HEAD";
       continue;
     }
     auto query = url::parse_query(request.query);

@@ -101,6 +101,10 @@ class Config {
   std::vector<std::string> get_list(const std::string& group, const std::string& name) const;
   bool has_opt(const std::string& group, const std::string& name) const;
 
+  // Returns a command line (arguments joined by spaces) with the values of
+  // secret options (--GROUP.NAME=VALUE or --GROUP.NAME VALUE) replaced by "***".
+  std::string redact_command_line(const std::string& command_line) const;
+
   // Returns the Configuration section's data (docs/report-data.md): every
   // registered option by group, secrets as "***".
   Value describe() const;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmr/config.hpp"
@@ -87,6 +88,12 @@ void shutdown();
 // Registers a function that shutdown() calls first (once), for extensions such
 // as the admin endpoint (gmr/admin.hpp).
 void on_shutdown(std::function<void()> hook);
+
+// Starts a thread for gmr's own work (or an extension's, such as the admin
+// endpoint): every asynchronous signal is blocked in it, so that the host's
+// signals keep going to the host's threads, except the capture signal, so that
+// the thread's stack is still in reports. Threads it creates inherit the mask.
+std::thread start_gmr_thread(std::function<void()> body);
 
 // Returns the configuration object setup_autorun() was given (gmr::conf() before
 // setup), and the service name in use.
