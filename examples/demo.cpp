@@ -22,7 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include <boost/fiber/all.hpp>
+
 #include "gmr/admin.hpp"
+#include "gmr/fibers.hpp"
 #include "gmr/gmr.hpp"
 
 namespace demo {
@@ -114,6 +117,51 @@ void worker(int id, int depth) {
   descend(depth, kinds[id % 4], id);
 }
 
+// --- Fibers: a few green threads on one thread, shown in "Green Threads" ---------------
+using Mailbox = boost::fibers::buffered_channel<std::string>;
+
+void deliver_mail(Mailbox& mailbox) {
+  for (int n = 0; !stopping; ++n) {
+    boost::this_fiber::sleep_for(std::chrono::milliseconds(300));
+    if (mailbox.try_push("letter-" + std::to_string(n)) == boost::fibers::channel_op_status::closed) break;
+  }
+}
+
+void read_mail(Mailbox& mailbox) {
+  std::string letter;
+  while (mailbox.pop(letter) == boost::fibers::channel_op_status::success) ticks.fetch_add(1);
+}
+
+void doze() {
+  while (!stopping) boost::this_fiber::sleep_for(std::chrono::milliseconds(200));
+}
+
+void take_turns() {
+  while (!stopping) {
+    for (int i = 0; i < 10; ++i) boost::this_fiber::yield();
+    boost::this_fiber::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void fiber_pool() {
+  gmr::fibers::use_round_robin();
+  Mailbox mailbox(8);
+  auto named = [](const char* name, auto body) {
+    return boost::fibers::fiber([name, body] {
+      gmr::fibers::set_name(name);
+      body();
+    });
+  };
+  std::vector<boost::fibers::fiber> fibers;
+  fibers.push_back(named("postman", [&] { deliver_mail(mailbox); }));
+  fibers.push_back(named("mail-reader", [&] { read_mail(mailbox); }));
+  fibers.push_back(named("dozer", [] { doze(); }));
+  fibers.push_back(named("turn-taker", [] { take_turns(); }));
+  while (!stopping) boost::this_fiber::sleep_for(std::chrono::milliseconds(100));
+  mailbox.close();
+  for (auto& f : fibers) f.join();
+}
+
 void dispatcher() {
   for (int job = 0; !stopping; ++job) {
     queue.push(job);
@@ -165,6 +213,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   threads.emplace_back(demo::dispatcher);
   pthread_setname_np(threads.back().native_handle(), "dispatcher");
+  threads.emplace_back(demo::fiber_pool);
+  pthread_setname_np(threads.back().native_handle(), "fiber-pool");
   for (int i = 0; i < workers; ++i) {
     threads.emplace_back(demo::worker, i, depth);
     pthread_setname_np(threads.back().native_handle(), ("worker-" + std::to_string(i)).c_str());

@@ -8,6 +8,7 @@ packages=(
   libunwind-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev gdb procps
   libssl-dev zlib1g-dev libbrotli-dev
+  libboost-fiber-dev libboost-context-dev libbenchmark-dev
 )
 
 missing=()

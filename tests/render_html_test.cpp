@@ -448,7 +448,7 @@ TEST(RenderHtmlTest, ThreadStatusesShowTheirDetail) {
   EXPECT_EQ(body_of("main").find("status-detail"), std::string::npos);
 }
 
-TEST(RenderHtmlTest, SharedStacksAreGroupedWithoutCountingAsThreads) {
+TEST(RenderHtmlTest, GroupedViewComesFirstWithASwitchToTheFlatList) {
   Report report = FullReport(6);
   const auto member = [](int id) {
     return Value::map({{"id", id}, {"name", "w" + std::to_string(id)}});
@@ -466,18 +466,29 @@ TEST(RenderHtmlTest, SharedStacksAreGroupedWithoutCountingAsThreads) {
                    {{"count", 1}, {"members", Value::list({member(1005)})}, {"frames", frames}})}));
   const std::string page = render_html(report);
   EXPECT_EQ(Count(page, "<details class=\"thread\""), 6u);
-  EXPECT_EQ(Count(page, "<details class=\"stack-group\""), 1u);  // a group of one is left out
+  // The grouped view lists every stack once, a stack of one thread too.
+  EXPECT_EQ(Count(page, "<details class=\"stack-group\""), 2u);
   EXPECT_NE(page.find("<details class=\"stack-group\" data-count=\"5\" open>"), std::string::npos);
-  EXPECT_NE(page.find("5 threads with this stack"), std::string::npos);
+  EXPECT_NE(page.find(">5 threads<"), std::string::npos);
+  EXPECT_NE(page.find(">1 thread<"), std::string::npos);
   EXPECT_NE(page.find("1000 (w1000), 1001 (w1001), 1002 (w1002), 1003 (w1003) and 1 more"),
             std::string::npos);
   EXPECT_NE(page.find("<p class=\"group-members-all\">1000 (w1000), 1001 (w1001), 1002 (w1002), "
                       "1003 (w1003), 1004 (w1004)</p>"),
             std::string::npos);
-  EXPECT_EQ(page.find("1005 (w1005)"), std::string::npos);
-  // The summary links to them.
-  EXPECT_NE(page.find("<a href=\"#threads-shared-stacks\">1 shared stack</a>"), std::string::npos);
-  EXPECT_NE(page.find("<div class=\"stack-groups\" id=\"threads-shared-stacks\">"),
+  EXPECT_NE(page.find("1005 (w1005)"), std::string::npos);
+  EXPECT_NE(page.find("1 shared stack</p>"), std::string::npos);
+  // The grouped view comes before the flat list, inside the views the switch drives; the
+  // switch is hidden until the script shows it.
+  const size_t views = page.find("<div class=\"thread-views\" data-view=\"grouped\">");
+  const size_t groups = page.find("<div class=\"stack-groups\" id=\"threads-grouped\">");
+  const size_t flat = page.find("<div class=\"threads\">");
+  ASSERT_NE(views, std::string::npos);
+  EXPECT_LT(views, groups);
+  EXPECT_LT(groups, flat);
+  EXPECT_NE(page.find("<div class=\"view-switch\" role=\"group\" aria-label=\"View\" hidden>"),
+            std::string::npos);
+  EXPECT_NE(page.find("data-view=\"flat\" aria-pressed=\"false\">All threads</button>"),
             std::string::npos);
 }
 

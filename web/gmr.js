@@ -244,9 +244,40 @@
     window.addEventListener("resize", update);
   }
 
+  // ---- Grouped stacks or the flat list ------------------------------------------------
+
+  // Each switch sits just before its section's views; the grouped view is the default
+  // (without the script, both views are on the page).
+  function setUpViews() {
+    var switches = document.querySelectorAll(".view-switch");
+    for (var i = 0; i < switches.length; i++) {
+      (function (control) {
+        var views = control.nextElementSibling;
+        if (!views || !views.classList.contains("thread-views")) return;
+        var buttons = control.querySelectorAll(".view-button");
+        var show = function (view) {
+          views.setAttribute("data-view", view);
+          for (var j = 0; j < buttons.length; j++) {
+            buttons[j].setAttribute("aria-pressed",
+                String(buttons[j].getAttribute("data-view") === view));
+          }
+        };
+        for (var j = 0; j < buttons.length; j++) {
+          buttons[j].addEventListener("click", function (event) {
+            show(event.currentTarget.getAttribute("data-view"));
+          });
+        }
+        show(views.getAttribute("data-view") || "grouped");
+        control.hidden = false;
+      })(switches[i]);
+    }
+  }
+
   // ---- Start ---------------------------------------------------------------------
 
   function start() {
+    document.documentElement.classList.add("js");
+    setUpViews();
     var toolbar = byId("toolbar");
     if (!toolbar) return;
     setUpThreads();

@@ -417,7 +417,8 @@ void AppendStackGroup(std::string& out, const Value& group, std::string_view nou
   out += "<details class=\"stack-group\"" + Attr("data-count", count);
   if (open) out += " open";
   out += ">\n<summary>";
-  AppendSpan(out, "group-count", count + " " + std::string(noun) + "s with this stack");
+  AppendSpan(out, "group-count",
+             count == "1" ? "1 " + std::string(noun) : count + " " + std::string(noun) + "s");
   std::string named;
   for (std::size_t i = 0; i < members.size() && i < kNamedInSummary; ++i) {
     named += (i == 0 ? "" : ", ") + GroupMember(members[i]);
@@ -437,38 +438,46 @@ void AppendStackGroup(std::string& out, const Value& group, std::string_view nou
   out += "</details>\n";
 }
 
-// Returns the groups of identical stacks that more than one thread shares (a group of one
-// would only repeat its thread).
-std::vector<const Value*> SharedStacks(const Value& data) {
-  std::vector<const Value*> shared;
-  for (const Value& group : ListMember(data, "groups")) {
-    if (group.get_int("count") > 1) shared.push_back(&group);
-  }
+// Returns the groups of identical stacks that more than one thread shares.
+std::size_t SharedStacks(const Value& data) {
+  std::size_t shared = 0;
+  for (const Value& group : ListMember(data, "groups")) shared += group.get_int("count") > 1;
   return shared;
 }
 
-// Appends the section's summary line; `anchor` is where the shared stacks are, if any.
-void AppendSummary(std::string& out, std::string_view summary, std::size_t shared_stacks,
-                   std::string_view anchor) {
+// Appends the section's summary line: how many stacks more than one thread shares.
+void AppendSummary(std::string& out, std::string_view summary, std::size_t shared_stacks) {
   out += "<p class=\"section-summary\">";
   AppendEscaped(out, summary);
   if (shared_stacks > 0) {
-    out += " · <a" + Attr("href", "#" + std::string(anchor)) + ">";
+    out += " · ";
     AppendEscaped(out, Count(shared_stacks, "shared stack"));
-    out += "</a>";
   }
   out += "</p>\n";
 }
 
-// Appends the shared stacks after the threads, as the text report does.
+// Appends the switch between the grouped view and the flat list; the script shows it
+// (without the script both views are on the page, the grouped one first).
+void AppendViewSwitch(std::string& out, std::string_view flat_label) {
+  out += "<div class=\"view-switch\" role=\"group\" aria-label=\"View\" hidden>"
+         "<button type=\"button\" class=\"view-button\" data-view=\"grouped\" "
+         "aria-pressed=\"true\">Grouped stacks</button>"
+         "<button type=\"button\" class=\"view-button\" data-view=\"flat\" "
+         "aria-pressed=\"false\">";
+  AppendEscaped(out, flat_label);
+  out += "</button></div>\n";
+}
+
+// Appends every group of identical stacks, largest first (a group of one is a stack no
+// other thread shares): the grouped view.
 void AppendStackGroups(std::string& out, const Value& data, std::string_view noun,
                        std::string_view anchor) {
-  const std::vector<const Value*> shared = SharedStacks(data);
-  if (shared.empty()) return;
+  const Value::List& groups = ListMember(data, "groups");
+  if (groups.empty()) return;
   out += "<div class=\"stack-groups\"" + Attr("id", anchor) + ">\n";
-  AppendElement(out, "h3", "", "Identical stacks");
-  const bool open = shared.size() <= kOpenThreadsMax;
-  for (const Value* group : shared) AppendStackGroup(out, *group, noun, open);
+  AppendElement(out, "h3", "", "Grouped stacks (" + Count(groups.size(), "distinct stack") + ")");
+  const bool open = groups.size() <= kOpenThreadsMax;
+  for (const Value& group : groups) AppendStackGroup(out, group, noun, open);
   out += "</div>\n";
 }
 
@@ -481,13 +490,16 @@ void AppendThreadsBody(std::string& out, const Value& data) {
     const std::string number = MemberText(data, "capture_signal");
     if (!number.empty()) summary += " (" + number + ")";
   }
-  constexpr std::string_view kAnchor = "threads-shared-stacks";
-  AppendSummary(out, summary, SharedStacks(data).size(), kAnchor);
+  AppendSummary(out, summary, SharedStacks(data));
+  const bool grouped = !ListMember(data, "groups").empty();
+  if (grouped) AppendViewSwitch(out, "All threads");
+  out += "<div class=\"thread-views\" data-view=\"grouped\">\n";
+  AppendStackGroups(out, data, "thread", "threads-grouped");
   const bool open = threads.size() <= kOpenThreadsMax;
   out += "<div class=\"threads\">\n";
+  if (grouped) AppendElement(out, "h3", "", "All threads");
   for (const Value& thread : threads) AppendThread(out, thread, open);
-  out += "</div>\n";
-  AppendStackGroups(out, data, "thread", kAnchor);
+  out += "</div>\n</div>\n";
 }
 
 void AppendGreenThread(std::string& out, const Value& thread, bool open) {
@@ -525,19 +537,22 @@ void AppendGreenThreadsBody(std::string& out, const Value& data) {
     from += source.get_string("name") + " (" + MemberText(source, "count") + ")";
   }
   if (!from.empty()) summary += " from " + from;
-  constexpr std::string_view kAnchor = "green-threads-shared-stacks";
-  AppendSummary(out, summary, SharedStacks(data).size(), kAnchor);
+  AppendSummary(out, summary, SharedStacks(data));
   for (const Value& source : sources) {
     const std::string error = source.get_string("error");
     if (error.empty()) continue;
     AppendElement(out, "p", "source-error",
                   "Green thread source " + source.get_string("name") + " failed: " + error);
   }
+  const bool grouped = !ListMember(data, "groups").empty();
+  if (grouped) AppendViewSwitch(out, "All green threads");
+  out += "<div class=\"thread-views\" data-view=\"grouped\">\n";
+  AppendStackGroups(out, data, "green thread", "green-threads-grouped");
   const bool open = threads.size() <= kOpenThreadsMax;
   out += "<div class=\"green-threads\">\n";
+  if (grouped) AppendElement(out, "h3", "", "All green threads");
   for (const Value& thread : threads) AppendGreenThread(out, thread, open);
-  out += "</div>\n";
-  AppendStackGroups(out, data, "green thread", kAnchor);
+  out += "</div>\n</div>\n";
 }
 
 // ---------------------------------------------------------------------------------------

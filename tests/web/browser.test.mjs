@@ -145,6 +145,31 @@ describe('the report page', () => {
     assertNoProblems('loading /gmr');
   });
 
+  test('shows identical stacks grouped by default, with a switch to the flat list', async () => {
+    const threadsSection = '#section-threads';
+    assert.equal(await page.getAttribute(`${threadsSection} .thread-views`, 'data-view'), 'grouped');
+    assert.equal(await page.isVisible(`${threadsSection} .view-switch`), true, 'no view switch');
+    assert.equal(await page.isVisible(`${threadsSection} .stack-groups`), true, 'grouped view hidden');
+    assert.equal(await page.isVisible(`${threadsSection} .threads`), false, 'flat list shown by default');
+    // Every thread with frames is in exactly one group; the counts add up.
+    const json = report.sections.find((s) => s.id === 'threads').data;
+    const groups = await page.$$eval(`${threadsSection} .stack-group`, (els) => els.map((e) => Number(e.getAttribute('data-count'))));
+    assert.equal(groups.length, json.groups.length);
+    assert.equal(groups.reduce((a, b) => a + b, 0), json.threads.filter((t) => t.frames.length > 0).length);
+    assert.deepEqual(groups, [...groups].sort((a, b) => b - a), 'largest group first');
+    // The demo parks several workers in the same place: at least one stack is shared.
+    assert.ok(groups[0] > 1, `no shared stack: ${groups}`);
+    await page.click(`${threadsSection} .view-button[data-view="flat"]`);
+    assert.equal(await page.getAttribute(`${threadsSection} .thread-views`, 'data-view'), 'flat');
+    assert.equal(await page.isVisible(`${threadsSection} .stack-groups`), false);
+    assert.equal(await page.isVisible(`${threadsSection} .threads`), true);
+    // The green threads section switches on its own.
+    if (await page.$('#section-green_threads .view-switch')) {
+      await page.click('#section-green_threads .view-button[data-view="flat"]');
+    }
+    assertNoProblems('switching views');
+  });
+
   test('has one .thread per thread of the JSON report', async () => {
     const threads = await pageThreads();
     const json = threadsOf(report);
