@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <dirent.h>
 #include <filesystem>
 #include <stdexcept>
@@ -164,6 +167,50 @@ TEST(Output, Slugs) {
   EXPECT_EQ(gmr::slugify("Work Queue"), "work_queue");
   EXPECT_EQ(gmr::slugify("  Über--Section 2 "), "ber_section_2");
   EXPECT_EQ(gmr::slugify("!!!"), "section");
+}
+
+}  // namespace
+
+namespace {
+
+// A generator that never returns gets a time budget: its section says it timed
+// out, the rest of the report is intact, and later reports do not call it again
+// (nor pile up stuck threads) until it returns.
+TEST(Report, GeneratorThatNeverReturnsTimesOutInItsOwnSection) {
+  static std::mutex mu;
+  static std::condition_variable cv;
+  static bool release = false;
+  static std::atomic<int> calls{0};
+  std::string id = gmr::register_section("Stuck", [] {
+    calls.fetch_add(1);
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [] { return release; });
+    return gmr::Value("finally");
+  });
+  const auto start = std::chrono::steady_clock::now();
+  gmr::Report r = gmr::collect();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(10));
+  const gmr::Section* stuck = section(r, id);
+  ASSERT_NE(stuck, nullptr);
+  EXPECT_NE(stuck->error.find("timed out after 2000 ms"), std::string::npos) << stuck->error;
+  EXPECT_TRUE(section(r, "threads")->error.empty());
+  EXPECT_NE(section(r, "configuration"), nullptr);
+
+  gmr::Report again = gmr::collect({{id}});
+  EXPECT_NE(again.sections.at(0).error.find("still running"), std::string::npos);
+  EXPECT_EQ(calls.load(), 1) << "a stuck generator is not called again";
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  gmr::Report after = gmr::collect({{id}});
+  EXPECT_TRUE(after.sections.at(0).error.empty()) << after.sections.at(0).error;
+  EXPECT_EQ(after.sections.at(0).data, gmr::Value("finally"));
+  gmr::shutdown();
 }
 
 }  // namespace

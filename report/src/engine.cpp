@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <map>
+#include <system_error>
 
 #include "internal.hpp"
 #include "sections.hpp"
@@ -172,6 +175,91 @@ Section run_section(std::string id, std::string title, const std::function<Value
   return s;
 }
 
+// A registered generator's run on a helper thread. The reporter waits for it
+// for at most the budget; the helper may outlive the report, and the engine,
+// when the generator never returns, so it shares only this with them.
+struct GeneratorRun {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu
+  Section section;    // guarded by mu; set when done
+  std::chrono::milliseconds budget{0};
+};
+
+// The generators that overran their budget and have not returned yet, by section
+// id. Process-wide, as the helper threads are: calling a stuck generator again
+// would only leave one more stuck thread behind each report.
+std::mutex& stuck_mutex() {
+  static auto* mu = new std::mutex;  // never destroyed: helpers may outlive main()
+  return *mu;
+}
+std::map<std::string, std::shared_ptr<GeneratorRun>>& stuck_generators() {
+  static auto* stuck = new std::map<std::string, std::shared_ptr<GeneratorRun>>;
+  return *stuck;
+}
+
+Section run_registered(const RegisteredSection& reg) {
+  Section s = run_section(reg.id, reg.title, reg.generator);
+  if (!s.error.empty()) s.error = "the section's generator threw: " + s.error;
+  return s;
+}
+
+// Runs a registered section's generator on a helper thread of its own, for at
+// most `budget`. One that overruns is abandoned (its thread detached, its section
+// says it timed out) and is not called again while it is still running.
+Section run_registered_with_budget(const RegisteredSection& reg,
+                                   std::chrono::milliseconds budget) {
+  if (budget.count() <= 0) return run_registered(reg);  // no budget asked for
+  {
+    std::lock_guard<std::mutex> lock(stuck_mutex());
+    auto it = stuck_generators().find(reg.id);
+    if (it != stuck_generators().end()) {
+      const std::shared_ptr<GeneratorRun>& earlier = it->second;
+      std::lock_guard<std::mutex> run_lock(earlier->mu);
+      if (!earlier->done) {
+        return Section{reg.id, reg.title, Value(),
+                       "the section's generator is still running: it timed out after " +
+                           std::to_string(earlier->budget.count()) +
+                           " ms in an earlier report and is not called again until it returns"};
+      }
+      stuck_generators().erase(it);
+    }
+  }
+  auto run = std::make_shared<GeneratorRun>();
+  run->budget = budget;
+  std::thread helper;
+  try {
+    helper = start_gmr_thread([run, reg] {
+      ::pthread_setname_np(::pthread_self(), "gmr-section");
+      Section s = run_registered(reg);
+      {
+        std::lock_guard<std::mutex> lock(run->mu);
+        run->section = std::move(s);
+        run->done = true;
+      }
+      run->cv.notify_all();
+    });
+  } catch (const std::system_error&) {
+    return run_registered(reg);  // no thread to be had: run it here, without a budget
+  }
+  std::unique_lock<std::mutex> lock(run->mu);
+  if (run->cv.wait_for(lock, budget, [&] { return run->done; })) {
+    Section s = std::move(run->section);
+    lock.unlock();
+    helper.join();
+    return s;
+  }
+  lock.unlock();
+  helper.detach();
+  {
+    std::lock_guard<std::mutex> stuck_lock(stuck_mutex());
+    stuck_generators()[reg.id] = run;
+  }
+  return Section{reg.id, reg.title, Value(),
+                 "the section's generator timed out after " + std::to_string(budget.count()) +
+                     " ms"};
+}
+
 }  // namespace
 
 Report Engine::collect_now(const CollectOptions& options) {
@@ -207,9 +295,7 @@ Report Engine::collect_now(const CollectOptions& options) {
   }
   for (const RegisteredSection& reg : registered_sections()) {
     if (!wanted(reg.id)) continue;
-    Section s = run_section(reg.id, reg.title, reg.generator);
-    if (!s.error.empty()) s.error = "the section's generator threw: " + s.error;
-    r.sections.push_back(std::move(s));
+    r.sections.push_back(run_registered_with_budget(reg, config_.generator_timeout));
   }
   r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return r;

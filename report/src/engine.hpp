@@ -45,6 +45,9 @@ struct EngineConfig {
   Config* config = nullptr;
   int capture_signal = 0;
   std::chrono::milliseconds thread_timeout{250};
+  // How long a registered section's generator may run (on a helper thread)
+  // before its section says it timed out and the report goes on without it.
+  std::chrono::milliseconds generator_timeout{2000};
 };
 
 class Engine {
