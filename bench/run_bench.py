@@ -309,6 +309,13 @@ def session(n, args, tmpdir, here):
             log(f"N={n}: work rate at rest ({args.rest_seconds} s), then wrk -c{args.connections} "
                 f"on /gmr ({args.http_seconds} s)")
             res["http"] = http_phase(t, ready["port"], args, here)
+            # The server's connection threads wind down after wrk: let the thread
+            # count come back before the tools count threads.
+            baseline = res["reports"]["mem"]["now"]["threads"]
+            for _ in range(100):
+                if t.cmd("mem")["threads"] <= baseline:
+                    break
+                time.sleep(0.05)
         log(f"N={n}: eu-stack -p {pid} -s, 3 times")
         res["eustack"] = [run_tool(t, ["eu-stack", "-p", str(pid), "-s"], 120) for _ in range(3)]
         gdb_runs = 1 if n >= 1000 else 3
@@ -602,9 +609,9 @@ on a condition variable, in `sleep_for`, in `poll()` on a pipe, or computing in
 bursts, each parked 18 frames below its thread function, about 22 frames deep),
 gmr with its admin endpoint, plus a **ticker** thread that wakes every 1 ms and
 records the longest gap between two ticks, a **work counter** (the demo's own:
-jobs handled + bursts of computation) and a control channel on stdin. The process
-has N + 9 threads (main, dispatcher, ticker, gmr's reporter, the HTTP listener and
-its 4 workers).
+jobs handled + bursts of computation) and a control channel on stdin. Besides the
+N workers the process has a few threads of its own (main, dispatcher, ticker) and
+gmr's (its reporter, the HTTP server's): the first line of the table counts them all.
 
 - **A report** is `gmr::collect()` (every section: package, threads, green
   threads, processes, configuration, the Work Queue section) then `render_json()`

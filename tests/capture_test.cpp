@@ -106,6 +106,11 @@ TEST(ThreadCapture, ThreadsParkedInKnownFunctionsAreFoundWithFileAndLine) {
   sleeper.wait_started();
   spinner.wait_started();
 
+  // Stops the spinning thread whatever happens below (a failed ASSERT returns early).
+  struct StopSpinner {
+    ~StopSpinner() { g_spin_stop = true; }
+  } stop_spinner;
+
   gmr::ThreadCapture capture(kSignal);
   gmr::Symbolizer symbolizer;
   gmr::Value data = gmr::collect_threads(capture, symbolizer, 1000ms);

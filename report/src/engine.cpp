@@ -214,14 +214,15 @@ Section run_registered_with_budget(const RegisteredSection& reg,
     std::lock_guard<std::mutex> lock(stuck_mutex());
     auto it = stuck_generators().find(reg.id);
     if (it != stuck_generators().end()) {
-      const std::shared_ptr<GeneratorRun>& earlier = it->second;
-      std::lock_guard<std::mutex> run_lock(earlier->mu);
+      const std::shared_ptr<GeneratorRun> earlier = it->second;  // outlives the erase
+      std::unique_lock<std::mutex> run_lock(earlier->mu);
       if (!earlier->done) {
         return Section{reg.id, reg.title, Value(),
                        "the section's generator is still running: it timed out after " +
                            std::to_string(earlier->budget.count()) +
                            " ms in an earlier report and is not called again until it returns"};
       }
+      run_lock.unlock();
       stuck_generators().erase(it);
     }
   }

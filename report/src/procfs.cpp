@@ -155,6 +155,11 @@ void read_details(Process& p) {
   }
   if (auto cmdline = read_file(base + "cmdline"); cmdline && !cmdline->empty()) {
     while (!cmdline->empty() && cmdline->back() == '\0') cmdline->pop_back();
+    for (size_t start = 0; start <= cmdline->size();) {
+      size_t end = std::min(cmdline->find('\0', start), cmdline->size());
+      p.args.push_back(cmdline->substr(start, end - start));
+      start = end + 1;
+    }
     std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
     p.command = *cmdline;
   } else {

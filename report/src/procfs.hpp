@@ -52,6 +52,7 @@ struct Process {
   uid_t uid = 0;
   std::string comm;
   std::string command;  // the command line, arguments joined by spaces
+  std::vector<std::string> args;  // the same arguments, apart (empty without a command line)
 };
 
 // Returns every process in /proc that could be read, with pid, ppid, state

@@ -85,12 +85,42 @@ Value collect_green_threads(Symbolizer& symbolizer) {
 
 namespace {
 
+// Masks the values of secret options argument by argument: a value may hold
+// spaces, which the joined command line cannot tell from argument boundaries
+// ("--database.password=a b" would show "b"). `config` says which flags are
+// secret: it masks "--FLAG=x" or the word after "--FLAG" when FLAG is one.
+std::string redacted_command(const Config& config, const std::vector<std::string>& args) {
+  std::string out;
+  bool mask_next = false;
+  for (const std::string& arg : args) {
+    std::string shown = arg;
+    if (mask_next) {
+      shown = "***";
+      mask_next = false;
+    } else if (arg.rfind("--", 0) == 0) {
+      const size_t eq = arg.find('=');
+      const std::string flag = arg.substr(0, eq);
+      if (eq != std::string::npos) {
+        if (config.redact_command_line(flag + "=x") == flag + "=***") shown = flag + "=***";
+      } else if (config.redact_command_line(flag + " x") == flag + " ***") {
+        mask_next = true;
+      }
+    }
+    if (!out.empty()) out += ' ';
+    out += shown;
+  }
+  return out;
+}
+
 Value process_tree(procfs::Process p, const std::multimap<pid_t, procfs::Process>& children,
                    std::map<uid_t, Value>& users, const Config* config, int depth) {
   procfs::read_details(p);
   // A secret given on the command line (--database.password=...) is masked here
   // as it is in the Configuration section.
-  if (config) p.command = config->redact_command_line(p.command);
+  if (config) {
+    p.command = p.args.empty() ? config->redact_command_line(p.command)
+                               : redacted_command(*config, p.args);
+  }
   auto user = users.find(p.uid);
   if (user == users.end()) {
     auto name = procfs::user_name(p.uid);

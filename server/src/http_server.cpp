@@ -10,12 +10,16 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <httplib.h>
 
@@ -25,7 +29,14 @@
 namespace gmr {
 namespace {
 
-constexpr int kWorkerThreads = 4;
+// One thread per connection, up to this many at once (more wait for a free one).
+// A fixed pool of 4 was starved by 4 clients sending their headers byte by byte,
+// or by a few dozen idle connections (each held a worker for the keep-alive wait).
+constexpr int kMaxConnectionThreads = 64;
+// How long stop() waits for the connections in progress; a slower one (a client
+// sending a byte every few seconds) is abandoned, so it cannot hold up the host's
+// shutdown.
+constexpr auto kStopWait = std::chrono::seconds(3);
 // Requests carry no body worth reading (POST /gmr/reports takes none).
 constexpr size_t kMaxPayload = 4096;
 constexpr time_t kTimeoutSeconds = 5;
@@ -136,12 +147,121 @@ void configure(httplib::Server& server) {
   });
 }
 
+// --- Connection threads -----------------------------------------------------
+
+// How long a connection thread with nothing to do waits for the next connection
+// before it exits: sequential requests reuse the same threads, so the set of
+// threads a report shows stays the same from one request to the next.
+constexpr auto kIdleThreadWait = std::chrono::seconds(60);
+// Threads kept even when idle, started with the server: a browser's few requests
+// at once (the page, its CSS and JS) find them ready.
+constexpr int kKeptThreads = 4;
+
+// What the connection threads share with the task queue; it outlives both.
+struct ConnectionThreadsState {
+  std::mutex mu;
+  std::condition_variable work;  // a connection is waiting, or stopping
+  std::condition_variable done;  // a thread exited
+  int running = 0;                           // guarded by mu: threads alive
+  int idle = 0;                              // guarded by mu: of which waiting for work
+  bool stopping = false;                     // guarded by mu
+  std::deque<std::function<void()>> waiting;  // guarded by mu: connections not taken yet
+};
+
+// httplib's task queue: threads (with gmr's signal mask) started as connections
+// need them, up to kMaxConnectionThreads, kept for kIdleThreadWait when idle.
+// shutdown() waits for them at most kStopWait; those still running then are left
+// to finish on their own (their server must then be kept: see stop_locked).
+class ConnectionThreads : public httplib::TaskQueue {
+ public:
+  explicit ConnectionThreads(std::shared_ptr<ConnectionThreadsState> state)
+      : state_(std::move(state)) {
+    for (int i = 0; i < kKeptThreads; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(state_->mu);
+        ++state_->running;
+      }
+      if (!start_thread()) break;
+    }
+  }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->waiting.push_back(std::move(fn));
+      if (state_->idle > 0) {
+        state_->work.notify_one();
+        return;
+      }
+      if (state_->running >= kMaxConnectionThreads) return;  // the next free thread takes it
+      ++state_->running;
+    }
+    if (!start_thread()) serve_connections_once(*state_);  // no thread to be had: serve it here
+  }
+
+  void shutdown() override {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->stopping = true;
+    state_->work.notify_all();
+    state_->done.wait_for(lock, kStopWait, [this] { return state_->running == 0; });
+  }
+
+ private:
+  // Starts a thread counted in `running` beforehand; undoes the count on failure.
+  bool start_thread() {
+    auto state = state_;
+    try {
+      gmr::start_gmr_thread([state] { serve_connections(*state); }).detach();
+      return true;
+    } catch (const std::system_error&) {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      --state_->running;
+      return false;
+    }
+  }
+
+  static void serve_connections(ConnectionThreadsState& state) {
+    std::unique_lock<std::mutex> lock(state.mu);
+    for (;;) {
+      while (state.waiting.empty() && !state.stopping) {
+        ++state.idle;
+        const bool woken = state.work.wait_for(
+            lock, kIdleThreadWait, [&] { return !state.waiting.empty() || state.stopping; });
+        --state.idle;
+        if (!woken && state.running > kKeptThreads) break;  // one of the extra threads
+      }
+      if (state.waiting.empty()) break;  // idle too long, or stopping
+      std::function<void()> fn = std::move(state.waiting.front());
+      state.waiting.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+    --state.running;
+    state.done.notify_all();
+  }
+
+  static void serve_connections_once(ConnectionThreadsState& state) {
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> lock(state.mu);
+      if (state.waiting.empty()) return;
+      fn = std::move(state.waiting.front());
+      state.waiting.pop_front();
+    }
+    fn();
+  }
+
+  std::shared_ptr<ConnectionThreadsState> state_;
+};
+
 // --- The running server -----------------------------------------------------
 
 struct RunningServer {
   std::mutex mu;  // serialises start and stop
   std::unique_ptr<httplib::Server> server;  // guarded by mu
   std::thread listener;                     // guarded by mu
+  std::shared_ptr<ConnectionThreadsState> connections;  // guarded by mu
   std::atomic<int> port{0};
 };
 
@@ -161,18 +281,18 @@ int bind_port(httplib::Server& server, const std::string& host, int port) {
   return 0;
 }
 
-// Starts listening on the thread of the endpoint and returns once its workers
-// exist, so that stop() can never come before listen (httplib would miss it) and
-// a report taken right after start-up already shows them.
+// Starts listening on the thread of the endpoint and returns once its task queue
+// exists, so that stop() can never come before listen (httplib would miss it).
 bool start_listening(RunningServer& r) {
   auto ready = std::make_shared<std::promise<void>>();
   std::future<void> started = ready->get_future();
   auto once = std::make_shared<std::once_flag>();
   auto signal_ready = [ready, once] { std::call_once(*once, [&] { ready->set_value(); }); };
-  r.server->new_task_queue = [signal_ready] {
-    auto* pool = new httplib::ThreadPool(kWorkerThreads);
+  r.connections = std::make_shared<ConnectionThreadsState>();
+  r.server->new_task_queue = [signal_ready, connections = r.connections] {
+    auto* queue = new ConnectionThreads(connections);
     signal_ready();
-    return pool;
+    return queue;
   };
   httplib::Server* server = r.server.get();
   r.listener = gmr::start_gmr_thread([server, signal_ready] {
@@ -186,8 +306,21 @@ bool start_listening(RunningServer& r) {
 
 void stop_locked(RunningServer& r) {
   if (r.server) r.server->stop();
-  if (r.listener.joinable()) r.listener.join();  // after the requests in progress
-  r.server.reset();
+  if (r.listener.joinable()) r.listener.join();  // after the requests in progress (kStopWait)
+  bool abandoned = false;
+  if (r.connections) {
+    std::lock_guard<std::mutex> lock(r.connections->mu);
+    abandoned = r.connections->running > 0;
+  }
+  // Connections abandoned by a stop that would not wait for them still use the
+  // server: it is kept for them, never freed (only after a misbehaving client).
+  if (abandoned) {
+    static auto* kept = new std::vector<std::unique_ptr<httplib::Server>>;
+    kept->push_back(std::move(r.server));
+  } else {
+    r.server.reset();
+  }
+  r.connections.reset();
   r.port = 0;
 }
 

@@ -6,8 +6,8 @@
 //
 // The endpoint serves the report (JSON, HTML or text), one section at a time, the
 // OpenAPI document and the page's assets, and writes a report on POST /gmr/reports.
-// It runs on threads of its own (one listener and a pool of 4 workers, every
-// asynchronous signal blocked), never on the host's. Its options live in
+// It runs on threads of its own (a listener and one thread per connection, at
+// most 64, with asynchronous signals blocked), never on the host's. Its options live in
 // [oslo_reports]: http_enabled, http_host, http_port, http_token.
 //
 // Thread-safety: every function here is thread-safe. None may be called from a
