@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: gmr's benchmarks in one command (issue #5).
 #
-#   bench/run.sh                 # as root on Debian 12; about 2 minutes
+#   bench/run.sh                 # as root on Debian 12; 1 to 2 minutes of measuring, after
+#                                # waiting up to 3 minutes for a quiet machine
 #   bench/run.sh --counts 10,100 --warm 5     # any option of bench/run_bench.py
 #
 # Installs what is missing (the project's packages through scripts/deps.sh, and

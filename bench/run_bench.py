@@ -675,6 +675,8 @@ def main():
     ap.add_argument("--http-seconds", type=int, default=10)
     ap.add_argument("--rest-seconds", type=int, default=5)
     ap.add_argument("--json", help="also write every raw measurement here")
+    ap.add_argument("--wait-for-quiet", type=int, default=180, metavar="SECONDS",
+                    help="wait up to this long for other processes to leave the CPUs alone (0: do not wait)")
     ap.add_argument("--workdir", help="directory for the targets' logs and perf data (default: a new temporary one)")
     ap.add_argument("--command", default="bench/run.sh", help="how this run was started (for the report)")
     ap.add_argument("--own-process-group", action="store_true",
@@ -696,13 +698,27 @@ def main():
         resource.RLIMIT_NOFILE)[1] >= 65536 else None
 
     here = os.path.dirname(os.path.abspath(__file__))
-    started = datetime.datetime.now(datetime.timezone.utc)
-    load_start = loadavg()
-    if load_start > 1.0:
-        log(f"warning: the load average is {load_start:.1f} on {os.cpu_count()} cores: "
-            "other work is running and the timings will be noisy")
     counts = [int(x) for x in args.counts.split(",")]
     results = []
+    if args.wait_for_quiet > 0:
+        # Other work on 2 cores inflates every figure: wait a while for a quiet machine.
+        deadline = time.monotonic() + args.wait_for_quiet
+        quiet = 0
+        while True:
+            b0 = busy_s()
+            time.sleep(3)
+            used = (busy_s() - b0) / 3
+            quiet = quiet + 1 if used < 0.25 else 0
+            if quiet >= 3:  # 9 s in a row: not just a pause between two compilations
+                break
+            if time.monotonic() > deadline:
+                log(f"the machine was not quiet for long (others use {used:.2f} cores now); measuring anyway")
+                break
+            if not quiet:
+                log(f"waiting for a quiet machine: others use {used:.2f} cores "
+                    f"(up to {max(0, deadline - time.monotonic()):.0f} s more; --wait-for-quiet)")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = loadavg()
     tmpdir = args.workdir or tempfile.mkdtemp(prefix="gmr-bench-")
     os.makedirs(tmpdir, exist_ok=True)
     log(f"the targets' stderr and perf's data go to {tmpdir}")
