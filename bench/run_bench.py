@@ -594,6 +594,20 @@ def own_s():
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
+def cpu_check_ms():
+    """A fixed single-threaded loop, so that runs on the same machine can be compared:
+    a VM's host can make every figure slower without any sign inside the guest."""
+    best = None
+    for _ in range(3):
+        t = time.perf_counter()
+        x = 0
+        for i in range(2_000_000):
+            x += i * i
+        ms = (time.perf_counter() - t) * 1e3
+        best = ms if best is None else min(best, ms)
+    return best
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
@@ -719,6 +733,7 @@ def main():
                     f"(up to {max(0, deadline - time.monotonic()):.0f} s more; --wait-for-quiet)")
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = loadavg()
+    cpu_check = cpu_check_ms()
     tmpdir = args.workdir or tempfile.mkdtemp(prefix="gmr-bench-")
     os.makedirs(tmpdir, exist_ok=True)
     log(f"the targets' stderr and perf's data go to {tmpdir}")
@@ -738,7 +753,8 @@ def main():
     lines = []
     lines.append(f"gmr benchmarks, {started.strftime('%Y-%m-%d %H:%M UTC')}, {mach['cpu']}, {mach['memory']}")
     lines.append(f"load average {load_start:.2f} at the start; other processes used {others:.2f} "
-                 f"of {os.cpu_count()} cores meanwhile; measured in {elapsed:.0f} s")
+                 f"of {os.cpu_count()} cores meanwhile; measured in {elapsed:.0f} s; "
+                 f"CPU check {cpu_check:.0f} ms")
     lines.append("")
     lines.append(main_md)
     if http_md:
@@ -799,6 +815,9 @@ def main():
         md.append(f"- Other work on the machine: load average {load_start:.2f} at the start; "
                   f"other processes used {others:.2f} of {os.cpu_count()} cores on average during the run "
                   "(all CPU time in /proc/stat less the benchmark's own)")
+        md.append(f"- CPU check: {cpu_check:.0f} ms for a fixed Python loop (best of 3) before measuring; "
+                  "compare it between runs: a virtual machine's host can slow every figure down "
+                  "without any sign inside the guest")
         md.append(f"- Build: RelWithDebInfo ({mach['compiler']}); gmr at {mach['commit']}")
         md.append(f"- Tools: {mach['tools']}")
         md.append(f"- Command: `{args.command}`")
