@@ -41,8 +41,9 @@ void run(int n) {
   for (int i = 0; i < n; ++i) threads.emplace_back(park, 18);
   std::this_thread::sleep_for(std::chrono::milliseconds(200 + n / 2));
 
-  std::vector<double> collect_ms, text_ms, json_ms;
-  for (int i = 0; i < 8; ++i) {
+  std::vector<double> collect_ms, text_ms, json_ms, compact_ms;
+  std::size_t text_size = 0, json_size = 0, compact_size = 0;
+  for (int i = 0; i < (std::getenv("GMR_TIMING_REPEAT") ? std::atoi(std::getenv("GMR_TIMING_REPEAT")) : 8); ++i) {
     auto t0 = std::chrono::steady_clock::now();
     gmr::Report r = gmr::collect({{"threads"}});
     collect_ms.push_back(ms_since(t0));
@@ -52,14 +53,22 @@ void run(int n) {
     t0 = std::chrono::steady_clock::now();
     std::string json = gmr::render_json(r);
     json_ms.push_back(ms_since(t0));
+    t0 = std::chrono::steady_clock::now();
+    std::string compact = gmr::render_json(r, -1);
+    compact_ms.push_back(ms_since(t0));
+    text_size = text.size();
+    json_size = json.size();
+    compact_size = compact.size();
   }
   auto median = [](std::vector<double> v) {
     v.erase(v.begin());  // the cold one
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("%5d threads: cold collect %7.1f ms | warm collect %7.1f ms, text %6.1f ms, json %6.1f ms\n",
-              n, collect_ms[0], median(collect_ms), median(text_ms), median(json_ms));
+  std::printf("%5d threads: cold collect %7.1f ms | warm collect %7.1f ms, text %6.1f ms (%.1f MB), "
+              "json %6.1f ms (%.1f MB), compact json %6.1f ms (%.1f MB)\n",
+              n, collect_ms[0], median(collect_ms), median(text_ms), text_size / 1e6, median(json_ms),
+              json_size / 1e6, median(compact_ms), compact_size / 1e6);
   {
     std::lock_guard<std::mutex> lock(mu);
     stop = true;

@@ -2,6 +2,7 @@
 // place gets one stack with a count, as Go's goroutine dumps fold them.
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "internal.hpp"
 
@@ -33,11 +34,19 @@ Value group_stacks(const Value& members, const std::vector<std::string>& member_
     Value members = Value::list();
   };
   std::map<std::string, Group> by_key;
+  // Threads parked in one place share their frames (Value::shared): their key is
+  // computed once.
+  std::unordered_map<const void*, std::map<std::string, Group>::iterator> by_identity;
   const auto& list = members.as_list();
   for (size_t i = 0; i < list.size(); ++i) {
     const Value* frames = list[i].find("frames");
     if (!frames || !frames->is_list() || frames->as_list().empty()) continue;
-    auto [it, fresh] = by_key.try_emplace(stack_key(*frames));
+    const void* identity = frames->shared_identity();
+    auto known = identity ? by_identity.find(identity) : by_identity.end();
+    auto [it, fresh] = known != by_identity.end()
+                           ? std::make_pair(known->second, false)
+                           : by_key.try_emplace(stack_key(*frames));
+    if (identity) by_identity.emplace(identity, it);
     if (fresh) {
       it->second.first = i;
       it->second.frames = *frames;

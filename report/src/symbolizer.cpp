@@ -14,6 +14,7 @@ namespace gmr {
 namespace {
 
 constexpr std::size_t kMaxCacheEntries = 1 << 20;
+constexpr std::size_t kMaxCachedStacks = 1 << 14;
 constexpr std::size_t kMaxSourceBytes = 8 << 20;
 
 std::string hex(std::uintptr_t v) {
@@ -131,9 +132,14 @@ const std::string* Symbolizer::source_line(const std::string& file, int line) {
   return &(*lines)[static_cast<std::size_t>(line) - 1];
 }
 
-void Symbolizer::append_frames(Value& out, std::uintptr_t pc, bool exact) {
+const std::vector<Value>& Symbolizer::frames_at(std::uintptr_t pc, bool exact) {
+  const std::uintptr_t key = pc * 2 + (exact ? 1 : 0);  // pc * 2 cannot overflow: user space
+  auto cached = frames_at_.find(key);
+  if (cached != frames_at_.end()) return cached->second;
+  if (frames_at_.size() >= kMaxCacheEntries) frames_at_.clear();
   const std::uintptr_t lookup_address = exact || pc == 0 ? pc : pc - 1;
   const Entry& e = lookup(lookup_address);
+  std::vector<Value> out;
   for (std::size_t i = 0; i < e.chain.size(); ++i) {
     const Location& loc = e.chain[i];
     Value f = Value::map({{"address", hex(pc)}});
@@ -145,20 +151,31 @@ void Symbolizer::append_frames(Value& out, std::uintptr_t pc, bool exact) {
     const std::string* src = source_line(loc.file, loc.line);
     f.set("source", src ? Value(trim(*src)) : Value());
     f.set("inlined", i + 1 < e.chain.size());
-    out.push_back(std::move(f));
+    out.push_back(Value::shared(std::move(f)));
   }
+  return frames_at_.emplace(key, std::move(out)).first->second;
 }
 
 Value Symbolizer::frame(std::uintptr_t pc, bool exact) {
-  Value out = Value::list();
-  append_frames(out, pc, exact);
-  return out.as_list().back();  // the function that holds any inlined calls
+  return frames_at(pc, exact).back();  // the function that holds any inlined calls
+}
+
+std::size_t Symbolizer::StackHash::operator()(const Stack& s) const {
+  std::size_t h = s.first_exact ? 1 : 0;
+  for (std::uintptr_t pc : s.pcs) h = (h ^ pc) * 0x100000001b3ULL;  // FNV-1a style
+  return h;
 }
 
 Value Symbolizer::frames(const std::vector<std::uintptr_t>& pcs, bool first_exact) {
-  Value out = Value::list();
-  for (std::size_t i = 0; i < pcs.size(); ++i) append_frames(out, pcs[i], first_exact && i == 0);
-  return out;
+  Stack key{pcs, first_exact && !pcs.empty()};
+  auto cached = stacks_.find(key);
+  if (cached != stacks_.end()) return cached->second;
+  if (stacks_.size() >= kMaxCachedStacks) stacks_.clear();
+  Value::List out;
+  for (std::size_t i = 0; i < pcs.size(); ++i) {
+    for (const Value& f : frames_at(pcs[i], first_exact && i == 0)) out.push_back(f);
+  }
+  return stacks_.emplace(std::move(key), Value::shared(Value(std::move(out)))).first->second;
 }
 
 void Symbolizer::warm_up() {

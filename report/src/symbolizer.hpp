@@ -6,7 +6,9 @@
 // (as gdb shows them), where frame::name() and friends give one level and look
 // the address up three times. libbacktrace's state costs about 25 MB and 100 ms
 // to build and is never freed, so there is one for the process, used under a
-// mutex. Results are cached by address in each Symbolizer.
+// mutex. Results are cached in each Symbolizer: by address, and whole stacks by
+// their addresses, as shared Values (Value::shared), so that the threads parked
+// in the same place share one list of frames, which is built once.
 //
 // Not thread-safe: one thread per Symbolizer (gmr's reporter thread).
 #pragma once
@@ -52,12 +54,23 @@ class Symbolizer {
     std::string object;
     std::uintptr_t offset = 0;
   };
-  void append_frames(Value& out, std::uintptr_t pc, bool exact);
+  struct Stack {
+    std::vector<std::uintptr_t> pcs;
+    bool first_exact = false;
+    bool operator==(const Stack& o) const { return first_exact == o.first_exact && pcs == o.pcs; }
+  };
+  struct StackHash {
+    std::size_t operator()(const Stack& s) const;
+  };
+  // The frames (shared Values) at `pc`: its inlined calls, then their function.
+  const std::vector<Value>& frames_at(std::uintptr_t pc, bool exact);
   const Entry& lookup(std::uintptr_t address);
   // Returns the text of a source line, or nullptr when the file cannot be read.
   const std::string* source_line(const std::string& file, int line);
 
   std::unordered_map<std::uintptr_t, Entry> cache_;
+  std::unordered_map<std::uintptr_t, std::vector<Value>> frames_at_;  // key: pc * 2 + exact
+  std::unordered_map<Stack, Value, StackHash> stacks_;
   std::unordered_map<std::string, std::unique_ptr<std::vector<std::string>>> sources_;
   std::string self_exe_;
 };

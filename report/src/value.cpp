@@ -5,6 +5,39 @@
 
 namespace gmr {
 
+struct Value::Frozen {
+  Value value;  // owns its data (never itself shared)
+};
+
+Value Value::shared(Value v) {
+  if (v.frozen_) return v;
+  Value out;
+  out.frozen_ = std::make_shared<const Frozen>(Frozen{std::move(v)});
+  return out;
+}
+
+const void* Value::shared_identity() const { return frozen_.get(); }
+
+const Value::Data& Value::data() const { return frozen_ ? frozen_->value.v_ : v_; }
+
+Value::Data& Value::own() {
+  if (frozen_) {
+    v_ = frozen_->value.v_;  // a copy; the frozen subtrees inside it stay shared
+    frozen_.reset();
+  }
+  return v_;
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.frozen_ && a.frozen_ == b.frozen_) return true;
+  const Value::Data& x = a.data();
+  const Value::Data& y = b.data();
+  if (x.index() != y.index()) return false;
+  if (const auto* l = std::get_if<Value::List>(&x)) return *l == std::get<Value::List>(y);
+  if (const auto* m = std::get_if<Value::Map>(&x)) return *m == std::get<Value::Map>(y);
+  return x == y;  // scalars
+}
+
 const Value* Value::find(std::string_view key) const {
   if (!is_map()) return nullptr;
   for (const auto& [k, v] : as_map())
@@ -23,7 +56,7 @@ std::int64_t Value::get_int(std::string_view key, std::int64_t fallback) const {
 }
 
 Value& Value::set(std::string key, Value value) {
-  if (is_null()) v_ = Map{};
+  if (is_null()) own() = Map{};
   Map& m = as_map();
   for (auto& [k, v] : m) {
     if (k == key) {
@@ -36,7 +69,7 @@ Value& Value::set(std::string key, Value value) {
 }
 
 Value& Value::push_back(Value value) {
-  if (is_null()) v_ = List{};
+  if (is_null()) own() = List{};
   List& l = as_list();
   l.push_back(std::move(value));
   return l.back();
