@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -253,14 +254,38 @@ void AppendFrame(std::string& out, const Value& frame) {
   out += '\n';
 }
 
-// Appends a thread's sub-banner, an empty line and its frames, outermost first (the data
-// lists them innermost first); a thread without frames says `No Traceback!` and why.
-void AppendThread(std::string& out, const std::string& banner, const Value& thread) {
+// Appends frames outermost first (the data lists them innermost first). A stack that
+// threads share (Value::shared: all parked in one place) is laid out once and copied.
+class StackTexts {
+ public:
+  void Append(std::string& out, const Value& frames) {
+    if (!frames.is_list()) return;
+    const void* id = frames.shared_identity();
+    if (id != nullptr) {
+      auto done = done_.find(id);
+      if (done != done_.end()) {
+        out += done->second;
+        return;
+      }
+    }
+    const std::size_t start = out.size();
+    const Value::List& list = frames.as_list();
+    for (auto frame = list.rbegin(); frame != list.rend(); ++frame) AppendFrame(out, *frame);
+    if (id != nullptr) done_.emplace(id, out.substr(start));
+  }
+
+ private:
+  std::unordered_map<const void*, std::string> done_;
+};
+
+// Appends a thread's sub-banner, an empty line and its frames, outermost first; a thread
+// without frames says `No Traceback!` and why.
+void AppendThread(std::string& out, StackTexts& stacks, const std::string& banner,
+                  const Value& thread) {
   out += banner;
   out += '\n';
-  const Value::List& frames = ListMember(thread, "frames");
-  for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) AppendFrame(out, *frame);
-  if (!frames.empty()) return;
+  stacks.Append(out, Member(thread, "frames"));
+  if (!ListMember(thread, "frames").empty()) return;
   out += "No Traceback!\n";
   const std::string detail = thread.get_string("status_detail");
   if (!detail.empty()) AppendLines(out, 4, detail);
@@ -269,7 +294,7 @@ void AppendThread(std::string& out, const std::string& banner, const Value& thre
 
 // Appends the groups of identical stacks (only when asked: the seeds' layout is one
 // entry per thread): a sub-banner with the count, the members, then the stack once.
-void AppendGroups(std::string& out, const Value& data, std::string_view noun,
+void AppendGroups(std::string& out, StackTexts& stacks, const Value& data, std::string_view noun,
                   const TextOptions& options) {
   if (!options.group_stacks) return;
   for (const Value& group : ListMember(data, "groups")) {
@@ -286,24 +311,25 @@ void AppendGroups(std::string& out, const Value& data, std::string_view noun,
     }
     AppendScalar(out, 0, "Members: ", members);
     out += '\n';
-    const Value::List& frames = ListMember(group, "frames");
-    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) AppendFrame(out, *frame);
+    stacks.Append(out, Member(group, "frames"));
   }
 }
 
 void AppendThreadsBody(std::string& out, const Value& data, const TextOptions& options) {
+  StackTexts stacks;
   for (const Value& thread : ListMember(data, "threads")) {
     const std::string prefix = " Thread #" + MemberText(thread, "id");
-    AppendThread(out, SubBanner(prefix, thread.get_string("name")), thread);
+    AppendThread(out, stacks, SubBanner(prefix, thread.get_string("name")), thread);
   }
-  AppendGroups(out, data, "threads", options);
+  AppendGroups(out, stacks, data, "threads", options);
 }
 
 void AppendGreenThreadsBody(std::string& out, const Value& data, const TextOptions& options) {
+  StackTexts stacks;
   for (const Value& thread : ListMember(data, "green_threads")) {
-    AppendThread(out, SubBanner(" Green Thread", thread.get_string("name")), thread);
+    AppendThread(out, stacks, SubBanner(" Green Thread", thread.get_string("name")), thread);
   }
-  AppendGroups(out, data, "green threads", options);
+  AppendGroups(out, stacks, data, "green threads", options);
   for (const Value& source : ListMember(data, "sources")) {
     const std::string error = source.get_string("error");
     if (error.empty()) continue;
