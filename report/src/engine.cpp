@@ -99,11 +99,19 @@ void Engine::run() {
     symbolizer_->warm_up();
   } catch (...) {
   }
+  using Clock = std::chrono::steady_clock;
+  bool warm_up_due = config_.warm_up_after.count() > 0;
+  const Clock::time_point warm_up_at = Clock::now() + config_.warm_up_after;
   const int fd = trigger_pipe_read_fd();
   for (;;) {
     bool report = false;
     pollfd pfd{fd, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, 1000);
+    int timeout_ms = 1000;
+    if (warm_up_due) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(warm_up_at - Clock::now());
+      timeout_ms = static_cast<int>(std::clamp<std::int64_t>(left.count() + 1, 0, 1000));
+    }
+    int ready = ::poll(&pfd, 1, timeout_ms);
     if (ready < 0 && errno != EINTR) {
       std::perror("gmr: poll on the trigger pipe");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -123,10 +131,24 @@ void Engine::run() {
     for (auto& task : work) task();  // packaged tasks: exceptions go to the caller
     // A burst of signals gives one report: they are merged, never interleaved.
     if (report) write_report_now();
+    if (warm_up_due && (collected_ || stop)) warm_up_due = false;  // nothing left to warm
+    if (warm_up_due && Clock::now() >= warm_up_at) {
+      warm_up_due = false;
+      warm_up_capture();
+    }
     if (stop) {
       std::lock_guard<std::mutex> lock(mu_);
       if (queue_.empty()) return;
     }
+  }
+}
+
+void Engine::warm_up_capture() {
+  try {
+    collect_threads(*capture_, *symbolizer_, config_.thread_timeout);
+    collect_green_threads(*symbolizer_);
+  } catch (...) {
+    // A warm-up that fails changes nothing: the first report will do the work.
   }
 }
 
@@ -265,6 +287,7 @@ Section run_registered_with_budget(const RegisteredSection& reg,
 
 Report Engine::collect_now(const CollectOptions& options) {
   const auto started = std::chrono::steady_clock::now();
+  collected_ = true;
   auto wanted = [&](const std::string& id) {
     return options.sections.empty() ||
            std::find(options.sections.begin(), options.sections.end(), id) != options.sections.end();

@@ -48,6 +48,9 @@ struct EngineConfig {
   // How long a registered section's generator may run (on a helper thread)
   // before its section says it timed out and the report goes on without it.
   std::chrono::milliseconds generator_timeout{2000};
+  // When to take the warm-up capture (SetupOptions::warm_up_after); <= 0: never.
+  // The default engine (made by collect() before any setup) takes none.
+  std::chrono::milliseconds warm_up_after{0};
 };
 
 class Engine {
@@ -69,12 +72,15 @@ class Engine {
   template <class F>
   auto run_on_reporter(F f) -> decltype(f());
   void run();
+  // Takes one capture of every thread and symbolizes it, for the caches' sake.
+  void warm_up_capture();
   Report collect_now(const CollectOptions& options);
   std::string write_report_now();
 
   EngineConfig config_;
   std::unique_ptr<ThreadCapture> capture_;  // used on the reporter thread only
   std::unique_ptr<Symbolizer> symbolizer_;  // used on the reporter thread only
+  bool collected_ = false;                   // a report was collected; reporter thread only
   std::mutex mu_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_

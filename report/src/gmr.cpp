@@ -91,6 +91,7 @@ bool setup_autorun(const Version& version, const SetupOptions& options) {
     ec.config = &config;
     ec.capture_signal = options.capture_signal;
     ec.thread_timeout = options.thread_timeout;
+    ec.warm_up_after = options.warm_up_after;
     s.config = &config;
     s.engine.reset();  // one made by an earlier collect() had no version
     s.engine = std::make_shared<Engine>(std::move(ec));

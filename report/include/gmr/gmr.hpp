@@ -49,6 +49,14 @@ struct SetupOptions {
   int capture_signal = 0;
   // How long a thread may take to answer before it is reported as not responding.
   std::chrono::milliseconds thread_timeout{250};
+  // Warm up in the background at start-up, so that the first report is as quick
+  // as the next ones: gmr's reporter thread reads the symbol tables at once, and
+  // `warm_up_after` later (once the service has started its threads) takes one
+  // capture of every thread's stack, which it only symbolizes and throws away
+  // (each thread is interrupted for a few microseconds, as by any report). That
+  // reads the debug information of the code the threads are in. Skipped if a
+  // report was made before. Zero or less: no warm-up capture.
+  std::chrono::milliseconds warm_up_after{1000};
 };
 
 // A registered section's generator: returns plain data (usually a mapping). It
