@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <sstream>
+#include <cstring>
 
 namespace gmr::procfs {
 
@@ -29,24 +29,54 @@ std::optional<std::string> read_file(const std::string& path) {
   }
 }
 
-std::optional<Stat> parse_stat(const std::string& text) {
+bool parse_stat(const char* text, std::size_t size, Stat& out) {
   // "PID (COMM) S PPID ..." where COMM may hold ") (": the name ends at the last ')'.
-  size_t open = text.find('(');
-  size_t close = text.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+  const char* end = text + size;
+  const char* open = static_cast<const char*>(std::memchr(text, '(', size));
+  const char* close = nullptr;
+  for (const char* p = end; p > text;) {
+    if (*--p == ')') {
+      close = p;
+      break;
+    }
+  }
+  if (open == nullptr || close == nullptr || close < open) return false;
+  // Fields from 3 (state) on; ppid is field 4, utime and stime fields 14 and 15.
+  const char* fields[13];
+  std::size_t lengths[13];
+  int n = 0;
+  for (const char* p = close + 1; p < end && n < 13;) {
+    while (p < end && (*p == ' ' || *p == '\n')) ++p;
+    if (p >= end) break;
+    const char* start = p;
+    while (p < end && *p != ' ' && *p != '\n') ++p;
+    fields[n] = start;
+    lengths[n] = static_cast<std::size_t>(p - start);
+    ++n;
+  }
+  if (n < 13) return false;
+  auto number = [&](int i) {
+    std::uint64_t v = 0;
+    bool negative = lengths[i] > 0 && fields[i][0] == '-';
+    for (std::size_t k = negative ? 1 : 0; k < lengths[i]; ++k) {
+      char c = fields[i][k];
+      if (c < '0' || c > '9') break;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return negative ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(v)) : v;
+  };
+  out.pid = static_cast<pid_t>(std::strtol(text, nullptr, 10));
+  out.comm.assign(open + 1, close);
+  out.state = fields[0][0];
+  out.ppid = static_cast<pid_t>(number(1));
+  out.utime_ticks = number(11);
+  out.stime_ticks = number(12);
+  return true;
+}
+
+std::optional<Stat> parse_stat(const std::string& text) {
   Stat st;
-  st.pid = static_cast<pid_t>(std::strtol(text.c_str(), nullptr, 10));
-  st.comm = text.substr(open + 1, close - open - 1);
-  std::istringstream rest(text.substr(close + 1));
-  // Fields from 3 (state) on; utime and stime are fields 14 and 15.
-  std::string field;
-  std::vector<std::string> f;
-  while (rest >> field && f.size() < 13) f.push_back(field);
-  if (f.size() < 13) return std::nullopt;
-  st.state = f[0].empty() ? '?' : f[0][0];
-  st.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
-  st.utime_ticks = std::strtoull(f[11].c_str(), nullptr, 10);
-  st.stime_ticks = std::strtoull(f[12].c_str(), nullptr, 10);
+  if (!parse_stat(text.data(), text.size(), st)) return std::nullopt;
   return st;
 }
 
@@ -94,6 +124,32 @@ std::optional<Stat> task_stat(pid_t tid) {
   auto text = read_file(task_path(tid, "stat"));
   if (!text) return std::nullopt;
   return parse_stat(*text);
+}
+
+int open_task_dir() {
+  return ::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+bool task_stat_at(int task_dir, pid_t tid, Stat& out) {
+  // "TID/stat" relative to the directory: no allocation.
+  char path[32];
+  char digits[16];
+  int nd = 0;
+  for (auto v = static_cast<unsigned long>(tid); nd == 0 || v > 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+  int len = 0;
+  while (nd > 0) path[len++] = digits[--nd];
+  std::memcpy(path + len, "/stat", 6);
+  int fd = ::openat(task_dir, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // A stat line is under 1 KB even with a 64-character name (kernel threads' names are 15).
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = ::read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n <= 0) return false;
+  return parse_stat(buf, static_cast<std::size_t>(n), out);
 }
 
 // Returns the value of a "Key:\tvalue" line of a status file.

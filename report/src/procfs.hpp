@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ struct Stat {
 // Parses a stat line; the name may itself hold spaces and parentheses.
 std::optional<Stat> parse_stat(const std::string& text);
 
+// The same, from a buffer; allocates nothing beyond the name. False when the
+// text is not a stat line.
+bool parse_stat(const char* text, std::size_t size, Stat& out);
+
 // Returns the state letter in words ("running", "sleeping", ...).
 std::string state_name(char state);
 
@@ -36,6 +41,15 @@ std::vector<pid_t> list_tasks();
 
 // Reads /proc/self/task/TID/stat.
 std::optional<Stat> task_stat(pid_t tid);
+
+// Opens /proc/self/task as a directory, for task_stat_at(); -1 on failure.
+// The caller closes it.
+int open_task_dir();
+
+// Reads TID/stat relative to `task_dir` (from open_task_dir()) with one read
+// into a stack buffer: no path building, no allocation beyond the name. False
+// when the thread is gone or the file cannot be read.
+bool task_stat_at(int task_dir, pid_t tid, Stat& out);
 
 // Returns true when the thread's blocked-signal mask (SigBlk in
 // /proc/self/task/TID/status) holds `signo`; nullopt when unreadable.
