@@ -2,6 +2,8 @@
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -13,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 
 #include "procfs.hpp"
 
@@ -31,11 +34,34 @@ constexpr std::uint64_t kBusy = 1ULL << 62;
 constexpr std::uint64_t kDone = 1ULL << 63;
 constexpr std::uint64_t kGenerationMask = kBusy - 1;
 
+// The registers an unwind may depend on: the interrupted pc, the stack
+// pointer and the callee-saved registers (CFA rules use rsp or rbp).
+#if defined(__x86_64__)
+constexpr int kKeyRegs = 8;
+#else
+constexpr int kKeyRegs = 1;
+#endif
+constexpr std::uintptr_t kMaxMemoSpan = 256 * 1024;
+
 struct Slot {
   std::atomic<std::uint64_t> ticket{0};
+  // Set by the reporter before it signals: the thread asked.
+  pid_t tid = 0;
+  // Written by the handler that holds the ticket (kBusy).
   std::uintptr_t interrupted_pc = 0;
   int depth = 0;
   void* pcs[kMaxFrames];
+  // The memo of the last walk in this slot: if the same thread is interrupted
+  // again with the same registers and the same stack bytes between its stack
+  // pointer and the outermost frame, the walk would give the same frames
+  // (libunwind reads only those bytes, the registers, and the code's unwind
+  // tables), so pcs/depth are kept as they are.
+  bool memo_valid = false;
+  pid_t memo_tid = 0;
+  std::uintptr_t memo_self = 0;  // pthread_self(): a reused tid is another thread
+  std::uintptr_t memo_regs[kKeyRegs] = {};
+  std::uintptr_t memo_end = 0;   // the outermost frame's stack pointer
+  std::uint64_t memo_hash = 0;   // of the stack bytes [sp, memo_end)
 };
 
 // Slots are allocated in chunks that are never freed: a late answer may still
@@ -71,7 +97,68 @@ std::uintptr_t interrupted_pc(void* ucontext) {
 #endif
 }
 
-// The signal handler: async-signal-safe. No allocation, no lock, errno kept.
+void key_registers(void* ucontext, std::uintptr_t* regs) {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+#if defined(__x86_64__)
+  const greg_t* g = uc->uc_mcontext.gregs;
+  const int which[kKeyRegs] = {REG_RIP, REG_RSP, REG_RBP, REG_RBX, REG_R12, REG_R13, REG_R14, REG_R15};
+  for (int i = 0; i < kKeyRegs; ++i) regs[i] = static_cast<std::uintptr_t>(g[which[i]]);
+#else
+  (void)uc;
+  regs[0] = 0;  // no memo: the walk is always done
+#endif
+}
+
+std::uint64_t hash_stack(std::uintptr_t from, std::uintptr_t to) {
+  std::uint64_t h = 0x9E3779B97F4A7C15ULL;
+  for (auto* p = reinterpret_cast<const std::uint64_t*>(from); p < reinterpret_cast<const std::uint64_t*>(to); ++p) {
+    h = (h ^ *p) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+// Walks the interrupted thread's stack from the signal's context: the first
+// frame is the interrupted instruction, and neither the handler nor the signal
+// trampoline appears. Uses libunwind's global cache (it takes libunwind's lock
+// with every signal blocked, for each frame); it allocates nothing per thread,
+// unlike unw_backtrace (a 256 KB trace cache in every thread that uses it).
+void walk(Slot* slot, void* ucontext, const std::uintptr_t* regs) {
+  slot->memo_valid = false;
+  slot->depth = 0;
+  unw_cursor_t cursor;
+  if (unw_init_local2(&cursor, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) < 0) return;
+  int n = 0;
+  bool through_signal_frame = false;
+  do {
+    unw_word_t ip = 0;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    slot->pcs[n++] = reinterpret_cast<void*>(ip);
+    if (n > 1 && unw_is_signal_frame(&cursor) > 0) through_signal_frame = true;
+  } while (n < kMaxFrames && unw_step(&cursor) > 0);
+  slot->depth = n;
+  // Remember the walk unless the stack was not one contiguous run of frames
+  // (a nested signal frame may come from an alternate signal stack).
+#if defined(__x86_64__)
+  unw_word_t outer_sp = 0;
+  if (n > 0 && !through_signal_frame && unw_get_reg(&cursor, UNW_REG_SP, &outer_sp) == 0 &&
+      outer_sp > regs[1] && outer_sp - regs[1] <= kMaxMemoSpan && outer_sp % 8 == 0 && regs[1] % 8 == 0) {
+    for (int i = 0; i < kKeyRegs; ++i) slot->memo_regs[i] = regs[i];
+    slot->memo_end = outer_sp;
+    slot->memo_hash = hash_stack(regs[1], outer_sp);
+    slot->memo_tid = slot->tid;
+    slot->memo_self = static_cast<std::uintptr_t>(::pthread_self());
+    slot->memo_valid = true;
+  }
+#else
+  (void)regs;
+  (void)through_signal_frame;
+#endif
+}
+
+// The signal handler: async-signal-safe. No allocation, errno kept. A parked
+// thread whose registers and stack did not change since the last capture costs
+// a hash of its stack (well under a microsecond); otherwise libunwind walks it.
 void capture_handler(int, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
   if (info != nullptr && info->si_code == SI_QUEUE) {
@@ -84,8 +171,18 @@ void capture_handler(int, siginfo_t* info, void* ucontext) {
         slot->ticket.compare_exchange_strong(expected, generation | kBusy,
                                              std::memory_order_acq_rel)) {
       slot->interrupted_pc = interrupted_pc(ucontext);
-      int n = unw_backtrace(slot->pcs, kMaxFrames);
-      slot->depth = n > 0 ? n : 0;
+      std::uintptr_t regs[kKeyRegs];
+      key_registers(ucontext, regs);
+      bool same = false;
+#if defined(__x86_64__)
+      if (slot->memo_valid && slot->memo_tid == slot->tid &&
+          slot->memo_self == static_cast<std::uintptr_t>(::pthread_self())) {
+        same = true;
+        for (int i = 0; i < kKeyRegs; ++i) same = same && slot->memo_regs[i] == regs[i];
+        same = same && hash_stack(regs[1], slot->memo_end) == slot->memo_hash;
+      }
+#endif
+      if (!same) walk(slot, ucontext, regs);
       slot->ticket.store(generation | kDone, std::memory_order_release);
     }
   }
@@ -118,17 +215,22 @@ bool send_capture_signal(pid_t tid, int signo, std::uintptr_t token) {
   return ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), tid, signo, &info) == 0;
 }
 
-RawThread describe_task(pid_t tid) {
-  RawThread t;
-  t.tid = tid;
-  if (auto st = procfs::task_stat(tid)) {
+void describe_task(int task_dir, RawThread& t) {
+  procfs::Stat st;
+  if (task_dir >= 0 && procfs::task_stat_at(task_dir, t.tid, st)) {
     const double tick = 1.0 / static_cast<double>(procfs::ticks_per_second());
-    t.name = st->comm;
-    t.state = st->state;
-    t.cpu_user_s = static_cast<double>(st->utime_ticks) * tick;
-    t.cpu_system_s = static_cast<double>(st->stime_ticks) * tick;
+    t.name = std::move(st.comm);
+    t.state = st.state;
+    t.cpu_user_s = static_cast<double>(st.utime_ticks) * tick;
+    t.cpu_system_s = static_cast<double>(st.stime_ticks) * tick;
   }
-  return t;
+}
+
+// The slot each thread had in the last capture: a thread that keeps its slot
+// keeps its memo. Used by the reporter only (one capture at a time).
+std::unordered_map<pid_t, std::uint32_t>& slot_of_thread() {
+  static auto* map = new std::unordered_map<pid_t, std::uint32_t>;
+  return *map;
 }
 
 std::vector<std::uintptr_t> own_stack() {
@@ -172,6 +274,18 @@ ThreadCapture::ThreadCapture(int signo) : signo_(signo) {
   }
 }
 
+// How a capture paces itself:
+// - at most kWindow threads are signalled and not yet answered (and younger
+//   than kBlockedCheck) at any time, so that the run queue never holds hundreds
+//   of woken threads, which would stall the other threads of the host;
+// - a thread that has not started its handler kBlockedCheck after its signal is
+//   asked (SigBlk in /proc) whether it blocks the signal: only those few cost a
+//   read of their status file;
+// - laggards are checked for existence every kExistCheck.
+constexpr std::size_t kWindow = 32;
+constexpr auto kBlockedCheck = std::chrono::milliseconds(3);
+constexpr auto kExistCheck = std::chrono::milliseconds(5);
+
 CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;
   CaptureResult result;
@@ -180,82 +294,102 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
     return result;
   }
   const pid_t self = static_cast<pid_t>(::syscall(SYS_gettid));
+  const std::vector<pid_t> tids = procfs::list_tasks();
+  const int task_dir = procfs::open_task_dir();
+  result.threads.reserve(tids.size());
 
   struct Pending {
     std::size_t thread;  // index in result.threads
     Slot* slot;
     std::uint64_t generation;
+    Clock::time_point sent;
     Clock::time_point deadline;
+    bool blocked_checked = false;
     bool answered = false;
     bool gone = false;
   };
   std::vector<Pending> pending;
-  std::uint32_t next_slot = 0;
+  pending.reserve(tids.size());
 
-  for (pid_t tid : procfs::list_tasks()) {
-    RawThread t = describe_task(tid);
-    if (t.state == 'Z' || t.state == 'X') continue;  // exited: nothing to capture
-    if (tid == self) {
-      t.status = CaptureStatus::kSelf;
-      t.pcs = own_stack();
-      result.threads.push_back(std::move(t));
-      continue;
-    }
-    if (procfs::task_blocks_signal(tid, signo_).value_or(false)) {
-      t.status = CaptureStatus::kBlocked;
-      t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
-      result.threads.push_back(std::move(t));
-      continue;
-    }
-    // Find a slot that no earlier capture still holds (a handler mid-write).
-    Slot* slot = nullptr;
-    std::uint32_t index = 0;
-    while ((slot = ensure_slot(next_slot)) != nullptr) {
-      index = next_slot++;
-      if ((slot->ticket.load(std::memory_order_acquire) & kBusy) == 0) break;
-    }
-    if (slot == nullptr) {
-      t.status = CaptureStatus::kNotResponding;
-      t.status_detail = "not captured: more threads than capture slots";
-      result.threads.push_back(std::move(t));
-      continue;
-    }
-    const std::uint64_t generation = (g_generation.fetch_add(1) + 1) & kGenerationMask;
-    slot->depth = 0;
-    slot->ticket.store(generation, std::memory_order_release);
-    const std::uintptr_t token = (static_cast<std::uintptr_t>(generation) << kIndexBits) | index;
-    if (!send_capture_signal(tid, signo_, token)) {
-      const int err = errno;
-      slot->ticket.store(0, std::memory_order_release);
-      if (err == ESRCH) continue;  // exited since the listing
-      t.status = CaptureStatus::kNotResponding;
-      t.status_detail = std::string("could not be signalled: ") + std::strerror(err);
-      result.threads.push_back(std::move(t));
-      continue;
-    }
-    pending.push_back({result.threads.size(), slot, generation, Clock::now() + timeout});
-    result.threads.push_back(std::move(t));
+  // Slots: a thread gets the one it had last time when it can (its memo lives
+  // there); the others take slots nobody listed now had last time.
+  auto& previous = slot_of_thread();
+  std::unordered_map<pid_t, std::uint32_t> assigned;
+  assigned.reserve(tids.size());
+  std::vector<bool> reserved;
+  for (pid_t tid : tids) {
+    auto it = previous.find(tid);
+    if (it == previous.end()) continue;
+    if (reserved.size() <= it->second) reserved.resize(it->second + 1, false);
+    reserved[it->second] = true;
   }
+  std::vector<bool> taken(reserved.size(), false);
+  auto is_reserved = [&](std::uint32_t i) { return i < reserved.size() && reserved[i]; };
+  auto is_taken = [&](std::uint32_t i) { return i < taken.size() && taken[i]; };
+  auto take = [&](std::uint32_t i) {
+    if (taken.size() <= i) taken.resize(i + 1, false);
+    taken[i] = true;
+  };
+  std::uint32_t next_free = 0;
+  auto slot_for = [&](pid_t tid, std::uint32_t& index) -> Slot* {
+    auto it = previous.find(tid);
+    if (it != previous.end() && !is_taken(it->second)) {
+      Slot* slot = ensure_slot(it->second);
+      if (slot != nullptr && (slot->ticket.load(std::memory_order_acquire) & kBusy) == 0) {
+        index = it->second;
+        take(index);
+        return slot;
+      }
+    }
+    // A slot no earlier capture still holds (a handler mid-write).
+    for (Slot* slot; (slot = ensure_slot(next_free)) != nullptr; ++next_free) {
+      if (is_reserved(next_free) || is_taken(next_free)) continue;
+      if ((slot->ticket.load(std::memory_order_acquire) & kBusy) != 0) continue;
+      index = next_free++;
+      take(index);
+      return slot;
+    }
+    return nullptr;
+  };
 
-  // Wait for the answers. Threads that exit never answer: check every few
-  // milliseconds that the laggards still exist rather than wait out the budget.
+  // Resolves what can be resolved among the pending threads; returns how many
+  // are still young (signalled less than kBlockedCheck ago and unanswered).
+  std::size_t first_open = 0;
   auto last_exist_check = Clock::now();
-  for (std::size_t left = pending.size(); left > 0;) {
+  std::size_t open_count = 0;
+  auto poll = [&]() -> std::size_t {
     const auto now = Clock::now();
-    const bool check_exists = now - last_exist_check > std::chrono::milliseconds(5);
+    const bool check_exists = now - last_exist_check > kExistCheck;
     if (check_exists) last_exist_check = now;
-    left = 0;
-    for (Pending& p : pending) {
+    std::size_t young = 0;
+    open_count = 0;
+    while (first_open < pending.size() && (pending[first_open].answered || pending[first_open].gone)) ++first_open;
+    for (std::size_t i = first_open; i < pending.size(); ++i) {
+      Pending& p = pending[i];
       if (p.answered || p.gone) continue;
       RawThread& t = result.threads[p.thread];
       const std::uint64_t ticket = p.slot->ticket.load(std::memory_order_acquire);
       if (ticket == (p.generation | kDone)) {
         p.answered = true;
       } else if (ticket == p.generation) {
-        // Not started: withdraw the ticket once the thread is gone or late, so
-        // that a late answer can never write into this or a later capture.
-        const bool late = now > p.deadline;
+        // Not started. A thread that blocks the signal never starts: ask /proc
+        // about those that are slow to, and withdraw their ticket so that the
+        // signal, delivered when they unblock it, writes nothing.
         std::uint64_t expected = p.generation;
+        if (!p.blocked_checked && now - p.sent >= kBlockedCheck) {
+          p.blocked_checked = true;
+          if (procfs::task_blocks_signal(t.tid, signo_).value_or(false) &&
+              p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
+            t.status = CaptureStatus::kBlocked;
+            t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
+            p.answered = true;
+            continue;
+          }
+          expected = p.generation;
+        }
+        // Withdraw the ticket once the thread is gone or late, so that a late
+        // answer can never write into this or a later capture.
+        const bool late = now > p.deadline;
         if ((late || (check_exists && !procfs::task_exists(t.tid))) &&
             p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
           if (procfs::task_exists(t.tid)) {
@@ -274,10 +408,59 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
         t.status_detail = "not responding: stopped while recording its stack";
         p.answered = true;
       }
-      if (!p.answered && !p.gone) ++left;
+      if (!p.answered && !p.gone) {
+        ++open_count;
+        if (!p.blocked_checked) ++young;
+      }
     }
-    if (left > 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    return young;
+  };
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::microseconds(20)); };
+
+  // Interleaved: read a thread's stat, then signal it, so that /proc is read
+  // while the signalled threads run their handlers on the other CPUs.
+  for (pid_t tid : tids) {
+    RawThread t;
+    t.tid = tid;
+    describe_task(task_dir, t);
+    if (t.state == 'Z' || t.state == 'X') continue;  // exited: nothing to capture
+    if (tid == self) {
+      t.status = CaptureStatus::kSelf;
+      t.pcs = own_stack();
+      result.threads.push_back(std::move(t));
+      continue;
+    }
+    while (poll() >= kWindow) pause();
+    std::uint32_t index = 0;
+    Slot* slot = slot_for(tid, index);
+    if (slot == nullptr) {
+      t.status = CaptureStatus::kNotResponding;
+      t.status_detail = "not captured: more threads than capture slots";
+      result.threads.push_back(std::move(t));
+      continue;
+    }
+    const std::uint64_t generation = (g_generation.fetch_add(1) + 1) & kGenerationMask;
+    slot->tid = tid;
+    slot->ticket.store(generation, std::memory_order_release);
+    const std::uintptr_t token = (static_cast<std::uintptr_t>(generation) << kIndexBits) | index;
+    const auto sent = Clock::now();
+    if (!send_capture_signal(tid, signo_, token)) {
+      const int err = errno;
+      slot->ticket.store(0, std::memory_order_release);
+      if (err == ESRCH) continue;  // exited since the listing
+      t.status = CaptureStatus::kNotResponding;
+      t.status_detail = std::string("could not be signalled: ") + std::strerror(err);
+      result.threads.push_back(std::move(t));
+      continue;
+    }
+    assigned[tid] = index;
+    pending.push_back({result.threads.size(), slot, generation, sent, sent + timeout});
+    result.threads.push_back(std::move(t));
   }
+  if (task_dir >= 0) ::close(task_dir);
+
+  // Wait for the rest of the answers.
+  for (poll(); open_count > 0; poll()) pause();
 
   std::vector<RawThread> kept;
   kept.reserve(result.threads.size());
@@ -298,6 +481,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
     if (!drop[i]) kept.push_back(std::move(result.threads[i]));
   }
   result.threads = std::move(kept);
+  previous = std::move(assigned);
   return result;
 }
 
