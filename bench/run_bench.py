@@ -368,10 +368,16 @@ def figures(res):
         f["int_warm"] = None
     f["perf"] = res.get("perf")
     m = res["reports"]["mem"]
-    f["mem_rss_mb"] = (m["after_first"]["rss_kb"] - m["before_first"]["rss_kb"]) / 1024
-    f["mem_pss_mb"] = (m["after_first"]["pss_kb"] - m["before_first"]["pss_kb"]) / 1024
-    f["mem_before_mb"] = m["before_first"]["rss_kb"] / 1024
+    # gmr's start-up warm-up capture (if any) adds what the first report would:
+    # count from before it.
+    wc = res["ready"].get("warm_capture")
+    base = wc["mem_before"] if wc else m["before_first"]
+    f["mem_rss_mb"] = (m["after_first"]["rss_kb"] - base["rss_kb"]) / 1024
+    f["mem_pss_mb"] = (m["after_first"]["pss_kb"] - base["pss_kb"]) / 1024
+    f["mem_before_mb"] = base["rss_kb"] / 1024
     f["warmup_ms"] = res["ready"].get("warmup_ms")
+    f["warm_capture_ms"] = wc["ms"] if wc else None
+    f["warm_capture_stall"] = wc["tick"]["stall_ms"] if wc else None
     f["eustack"] = median([x["wall_ms"] for x in res["eustack"]])
     f["eustack_stall"] = median([x["stall_ms"] for x in res["eustack"]])
     f["eustack_threads"] = res["eustack"][0]["threads"]
@@ -481,19 +487,26 @@ def build_tables(figs, http, args):
         each(lambda f: perf_cell(f, "latency_median_us", "latency_max_us")))
 
     sec("the 1 ms ticker's longest stall (ms)")
-    stalls = [max(by[n]["cold"]["stall"], by[n]["warm"]["stall"]) for n in ns]
+    # The start-up warm-up capture stalls the host as a report would: it counts.
+    stalls = [max(by[n]["cold"]["stall"], by[n]["warm"]["stall"], by[n].get("warm_capture_stall") or 0)
+              for n in ns]
     ok_stall = all(s <= 5 for s in stalls)
-    row("during the cold report / the warm ones (worst)",
-        each(lambda f: f"{fmt(f['cold']['stall'], 2)} / {fmt(f['warm']['stall'], 2)}"), "<= 5", ok_stall)
+    row("during the start-up warm-up capture / the first report / the next ones (worst)",
+        each(lambda f: f"{fmt(f['warm_capture_stall'], 2)} / {fmt(f['cold']['stall'], 2)} / "
+                       f"{fmt(f['warm']['stall'], 2)}"), "<= 5", ok_stall)
     targets.append(("no thread stalled more than 5 ms by a report",
                     ", ".join(f"N={n}: {fmt(s, 2)} ms" for n, s in zip(ns, stalls)), ok_stall))
     row("during eu-stack / gdb", each(lambda f: f"{fmt(f['eustack_stall'])} / {fmt(f['gdb_stall'])}"))
 
     sec("memory")
-    row("gained by the first report: RSS (Pss), MB",
+    row("gained by the start-up warm-up capture and the first report: RSS (Pss), MB",
         each(lambda f: f"+{fmt(f['mem_rss_mb'])} (+{fmt(f['mem_pss_mb'])})"))
-    row("RSS before the first report, MB", each(lambda f: fmt(f["mem_before_mb"])))
-    row("symbolizer warm-up at start-up (not in any report), ms", each(lambda f: fmt(f["warmup_ms"])))
+    row("RSS before them, MB", each(lambda f: fmt(f["mem_before_mb"])))
+    row("**start-up warm-up, in the background (not in any report)**", each(lambda f: ""))
+    row("symbol tables read at start-up, ms", each(lambda f: fmt(f["warmup_ms"])))
+    row("warm-up capture 1 s after setup (thrown away), ms", each(lambda f: fmt(f["warm_capture_ms"])))
+    row("the ticker's longest stall during the warm-up capture, ms",
+        each(lambda f: fmt(f["warm_capture_stall"], 2)))
 
     sec("the same process, other tools (ms)")
     row("`eu-stack -p PID -s` (median of 3)", each(lambda f: fmt(f["eustack"])))

@@ -1,6 +1,8 @@
 // Threads captured in-process: known functions, files and lines; exceptions in
 // flight; threads that block the signal, exit, or cannot answer in time.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -219,6 +221,42 @@ TEST(ThreadCapture, ThreadBlockingTheSignalIsReportedAtOnce) {
     if (t.tid == tid) EXPECT_EQ(t.status, gmr::CaptureStatus::kOk);
   stop = true;
   blocker.join();
+}
+
+// Queued real-time signals of this user (SigQ: queued/limit in /proc/self/status).
+long QueuedSignals() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigQ:", 0) == 0) return std::atol(line.c_str() + 5);
+  }
+  return -1;
+}
+
+TEST(ThreadCapture, ThreadBlockingTheSignalHoldsOneQueuedSignalNotOnePerCapture) {
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> stop{false};
+  std::thread blocker([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, kSignal);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    tid = gettid_();
+    while (!stop) std::this_thread::sleep_for(1ms);
+  });
+  while (tid == 0) std::this_thread::sleep_for(1ms);
+  gmr::ThreadCapture capture(kSignal);
+  const long before = QueuedSignals();
+  ASSERT_GE(before, 0);
+  for (int i = 0; i < 20; ++i) {
+    gmr::CaptureResult r = capture.capture(2000ms);
+    for (const auto& t : r.threads)
+      if (t.tid == tid) EXPECT_EQ(t.status, gmr::CaptureStatus::kBlocked) << "capture " << i;
+  }
+  // The first capture's signal waits in the thread; the next ones asked /proc first.
+  EXPECT_LE(QueuedSignals() - before, 1);
+  stop = true;
+  blocker.join();  // exits with the signal still blocked: it is discarded
 }
 
 TEST(ThreadCapture, ThreadsExitingDuringCapturesAreDropped) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "procfs.hpp"
 
@@ -233,6 +234,17 @@ std::unordered_map<pid_t, std::uint32_t>& slot_of_thread() {
   return *map;
 }
 
+// The threads found blocking the capture signal in the last capture. Each still
+// holds that capture's signal, pending (a real-time signal queues): they are asked
+// /proc first next time, and not signalled again while they still block it, so
+// that a thread blocking it forever holds one queued signal, not one per report
+// (queued signals count against the user's RLIMIT_SIGPENDING, which the host's
+// own sigqueue() calls need too). Used by the reporter only.
+std::unordered_set<pid_t>& blocking_threads() {
+  static auto* set = new std::unordered_set<pid_t>;
+  return *set;
+}
+
 std::vector<std::uintptr_t> own_stack() {
   void* pcs[kMaxFrames];
   int n = unw_backtrace(pcs, kMaxFrames);
@@ -354,6 +366,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
 
   // Resolves what can be resolved among the pending threads; returns how many
   // are still young (signalled less than kBlockedCheck ago and unanswered).
+  std::unordered_set<pid_t> still_blocking;  // becomes blocking_threads() at the end
   std::size_t first_open = 0;
   auto last_exist_check = Clock::now();
   std::size_t open_count = 0;
@@ -382,6 +395,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
               p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
             t.status = CaptureStatus::kBlocked;
             t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
+            still_blocking.insert(t.tid);
             p.answered = true;
             continue;
           }
@@ -430,6 +444,13 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
       result.threads.push_back(std::move(t));
       continue;
     }
+    if (blocking_threads().count(tid) != 0 && procfs::task_blocks_signal(tid, signo_).value_or(false)) {
+      t.status = CaptureStatus::kBlocked;
+      t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
+      still_blocking.insert(tid);
+      result.threads.push_back(std::move(t));
+      continue;
+    }
     while (poll() >= kWindow) pause();
     std::uint32_t index = 0;
     Slot* slot = slot_for(tid, index);
@@ -461,6 +482,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
 
   // Wait for the rest of the answers.
   for (poll(); open_count > 0; poll()) pause();
+  blocking_threads() = std::move(still_blocking);
 
   std::vector<RawThread> kept;
   kept.reserve(result.threads.size());
