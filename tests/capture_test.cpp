@@ -223,6 +223,45 @@ TEST(ThreadCapture, ThreadBlockingTheSignalIsReportedAtOnce) {
   blocker.join();
 }
 
+std::atomic<int> g_phase{0};
+
+__attribute__((noinline)) void gmr_test_first_spot(Parked* p) {
+  while (!p->stop && g_phase == 0) std::this_thread::sleep_for(2ms);
+}
+
+__attribute__((noinline)) void gmr_test_second_spot(Parked* p) {
+  while (!p->stop) std::this_thread::sleep_for(2ms);
+}
+
+__attribute__((noinline)) void gmr_test_two_spots(Parked* p) {
+  p->tid = gettid_();
+  gmr_test_first_spot(p);
+  gmr_test_second_spot(p);
+}
+
+// A parked thread's stack is remembered between captures (same registers, same
+// stack bytes): one that moves on must be walked again.
+TEST(ThreadCapture, ThreadThatMovesOnIsWalkedAgain) {
+  g_phase = 0;
+  Parked mover;
+  mover.thread = std::thread(gmr_test_two_spots, &mover);
+  mover.wait_started();
+  gmr::ThreadCapture capture(kSignal);
+  gmr::Symbolizer symbolizer;
+  for (int i = 0; i < 5; ++i) {
+    gmr::Value data = gmr::collect_threads(capture, symbolizer, 1000ms);
+    EXPECT_NE(find_function(data, mover.tid, "gmr_test_first_spot").frame, nullptr) << i;
+    EXPECT_EQ(find_function(data, mover.tid, "gmr_test_second_spot").frame, nullptr) << i;
+  }
+  g_phase = 1;
+  std::this_thread::sleep_for(30ms);
+  for (int i = 0; i < 5; ++i) {
+    gmr::Value data = gmr::collect_threads(capture, symbolizer, 1000ms);
+    EXPECT_EQ(find_function(data, mover.tid, "gmr_test_first_spot").frame, nullptr) << i;
+    EXPECT_NE(find_function(data, mover.tid, "gmr_test_second_spot").frame, nullptr) << i;
+  }
+}
+
 // Queued real-time signals of this user (SigQ: queued/limit in /proc/self/status).
 long QueuedSignals() {
   std::ifstream in("/proc/self/status");
