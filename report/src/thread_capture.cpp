@@ -35,14 +35,35 @@ constexpr std::uint64_t kBusy = 1ULL << 62;
 constexpr std::uint64_t kDone = 1ULL << 63;
 constexpr std::uint64_t kGenerationMask = kBusy - 1;
 
-// The registers an unwind may depend on: the interrupted pc, the stack
-// pointer and the callee-saved registers (CFA rules use rsp or rbp).
+// What a walk remembers for the next one in the same slot (x86_64): for each of
+// its first kMemoFrames frames, the frame's pc, stack pointer, callee-saved
+// registers, and a hash of the stack bytes from that stack pointer to the
+// outermost frame. Where libunwind's walk goes on from a frame depends only on
+// those (the registers, the stack bytes above, and the code's unwind tables), so
+// a new walk that reaches a frame equal to a remembered one in all of them takes
+// the remembered frames from there on instead of stepping through them. A thread
+// parked with a timeout changes only its innermost frames between captures (its
+// deadline lives there): those are walked, the twenty frames above are not.
+constexpr int kMemoFrames = 16;
 #if defined(__x86_64__)
-constexpr int kKeyRegs = 8;
+constexpr int kSavedRegs = 6;  // rbp, rbx, r12 to r15
 #else
-constexpr int kKeyRegs = 1;
+constexpr int kSavedRegs = 1;
 #endif
 constexpr std::uintptr_t kMaxMemoSpan = 256 * 1024;
+
+struct FrameState {
+  std::uintptr_t ip = 0;
+  std::uintptr_t sp = 0;
+  std::uintptr_t regs[kSavedRegs] = {};
+  std::uint64_t hash = 0;  // of the stack bytes [sp, Slot::memo_end)
+};
+
+struct Walk {
+  int depth = 0;
+  void* pcs[kMaxFrames];
+  FrameState frames[kMemoFrames];  // the first min(depth, kMemoFrames) frames
+};
 
 struct Slot {
   std::atomic<std::uint64_t> ticket{0};
@@ -50,19 +71,16 @@ struct Slot {
   pid_t tid = 0;
   // Written by the handler that holds the ticket (kBusy).
   std::uintptr_t interrupted_pc = 0;
-  int depth = 0;
-  void* pcs[kMaxFrames];
-  // The memo of the last walk in this slot: if the same thread is interrupted
-  // again with the same registers and the same stack bytes between its stack
-  // pointer and the outermost frame, the walk would give the same frames
-  // (libunwind reads only those bytes, the registers, and the code's unwind
-  // tables), so pcs/depth are kept as they are.
-  bool memo_valid = false;
+  // Two walks: the handler reads the last one (the memo) while it writes the
+  // new one, then makes the new one current. The reporter reads the current one.
+  Walk walks[2];
+  int current = 0;
+  bool memo_valid = false;       // walks[current] may be used as a memo
   pid_t memo_tid = 0;
   std::uintptr_t memo_self = 0;  // pthread_self(): a reused tid is another thread
-  std::uintptr_t memo_regs[kKeyRegs] = {};
   std::uintptr_t memo_end = 0;   // the outermost frame's stack pointer
-  std::uint64_t memo_hash = 0;   // of the stack bytes [sp, memo_end)
+
+  const Walk& result() const { return walks[current]; }
 };
 
 // Slots are allocated in chunks that are never freed: a late answer may still
@@ -98,25 +116,38 @@ std::uintptr_t interrupted_pc(void* ucontext) {
 #endif
 }
 
-void key_registers(void* ucontext, std::uintptr_t* regs) {
-  auto* uc = static_cast<ucontext_t*>(ucontext);
-#if defined(__x86_64__)
-  const greg_t* g = uc->uc_mcontext.gregs;
-  const int which[kKeyRegs] = {REG_RIP, REG_RSP, REG_RBP, REG_RBX, REG_R12, REG_R13, REG_R14, REG_R15};
-  for (int i = 0; i < kKeyRegs; ++i) regs[i] = static_cast<std::uintptr_t>(g[which[i]]);
-#else
-  (void)uc;
-  regs[0] = 0;  // no memo: the walk is always done
-#endif
-}
-
-std::uint64_t hash_stack(std::uintptr_t from, std::uintptr_t to) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ULL;
-  for (auto* p = reinterpret_cast<const std::uint64_t*>(from); p < reinterpret_cast<const std::uint64_t*>(to); ++p) {
+// Hashes the stack bytes [from, to), going down from `to`, continuing `h`: the
+// hash of [a, to) is that of [b, to) continued over [a, b).
+std::uint64_t hash_down(std::uint64_t h, std::uintptr_t from, std::uintptr_t to) {
+  for (auto* p = reinterpret_cast<const std::uint64_t*>(to); p > reinterpret_cast<const std::uint64_t*>(from);) {
+    --p;
     h = (h ^ *p) * 0xff51afd7ed558ccdULL;
     h ^= h >> 32;
   }
   return h;
+}
+constexpr std::uint64_t kHashSeed = 0x9E3779B97F4A7C15ULL;
+
+void read_frame(unw_cursor_t& cursor, std::uintptr_t ip, FrameState& f) {
+  f.ip = ip;
+  unw_word_t v = 0;
+  f.sp = unw_get_reg(&cursor, UNW_REG_SP, &v) == 0 ? v : 0;
+#if defined(__x86_64__)
+  const unw_regnum_t which[kSavedRegs] = {UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12,
+                                          UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
+  for (int i = 0; i < kSavedRegs; ++i) {
+    v = 0;
+    unw_get_reg(&cursor, which[i], &v);
+    f.regs[i] = v;
+  }
+#endif
+}
+
+bool same_frame(const FrameState& a, const FrameState& b) {
+  if (a.ip != b.ip || a.sp != b.sp) return false;
+  for (int i = 0; i < kSavedRegs; ++i)
+    if (a.regs[i] != b.regs[i]) return false;
+  return true;
 }
 
 // Walks the interrupted thread's stack from the signal's context: the first
@@ -124,42 +155,102 @@ std::uint64_t hash_stack(std::uintptr_t from, std::uintptr_t to) {
 // trampoline appears. Uses libunwind's global cache (it takes libunwind's lock
 // with every signal blocked, for each frame); it allocates nothing per thread,
 // unlike unw_backtrace (a 256 KB trace cache in every thread that uses it).
-void walk(Slot* slot, void* ucontext, const std::uintptr_t* regs) {
-  slot->memo_valid = false;
-  slot->depth = 0;
-  unw_cursor_t cursor;
-  if (unw_init_local2(&cursor, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) < 0) return;
-  int n = 0;
-  bool through_signal_frame = false;
-  do {
-    unw_word_t ip = 0;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-    slot->pcs[n++] = reinterpret_cast<void*>(ip);
-    if (n > 1 && unw_is_signal_frame(&cursor) > 0) through_signal_frame = true;
-  } while (n < kMaxFrames && unw_step(&cursor) > 0);
-  slot->depth = n;
-  // Remember the walk unless the stack was not one contiguous run of frames
-  // (a nested signal frame may come from an alternate signal stack).
+// Stops early where the rest of the stack is as the last walk left it.
+void walk(Slot* slot, void* ucontext) {
+  const Walk& last = slot->walks[slot->current];
+  Walk& out = slot->walks[1 - slot->current];
+  bool memo = false;
 #if defined(__x86_64__)
-  unw_word_t outer_sp = 0;
-  if (n > 0 && !through_signal_frame && unw_get_reg(&cursor, UNW_REG_SP, &outer_sp) == 0 &&
-      outer_sp > regs[1] && outer_sp - regs[1] <= kMaxMemoSpan && outer_sp % 8 == 0 && regs[1] % 8 == 0) {
-    for (int i = 0; i < kKeyRegs; ++i) slot->memo_regs[i] = regs[i];
-    slot->memo_end = outer_sp;
-    slot->memo_hash = hash_stack(regs[1], outer_sp);
-    slot->memo_tid = slot->tid;
-    slot->memo_self = static_cast<std::uintptr_t>(::pthread_self());
-    slot->memo_valid = true;
-  }
-#else
-  (void)regs;
-  (void)through_signal_frame;
+  memo = slot->memo_valid && slot->memo_tid == slot->tid &&
+         slot->memo_self == static_cast<std::uintptr_t>(::pthread_self());
 #endif
+  const int last_states = std::min(last.depth, kMemoFrames);
+  out.depth = 0;
+  int n = 0;
+  int spliced_from = -1;  // index in `last` where the remembered frames were taken
+  int fresh = 0;          // frames walked (the rest, if spliced_from >= 0, remembered)
+  bool through_signal_frame = false;
+  unw_cursor_t cursor;
+  if (unw_init_local2(&cursor, static_cast<unw_context_t*>(ucontext), UNW_INIT_SIGNAL_FRAME) == 0) {
+    for (;;) {
+      unw_word_t ip = 0;
+      if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+      FrameState f;
+      read_frame(cursor, ip, f);
+      if (memo && !through_signal_frame) {
+        int k = 0;
+        while (k < last_states && !same_frame(last.frames[k], f)) ++k;
+        if (k < last_states && f.sp < slot->memo_end &&
+            hash_down(kHashSeed, f.sp, slot->memo_end) == last.frames[k].hash) {
+          spliced_from = k;
+          fresh = n;
+          for (int i = k; i < last.depth && n < kMaxFrames; ++i, ++n) {
+            out.pcs[n] = last.pcs[i];
+            if (n < kMemoFrames) out.frames[n] = i < kMemoFrames ? last.frames[i] : FrameState{};
+          }
+          break;
+        }
+      }
+      out.pcs[n] = reinterpret_cast<void*>(ip);
+      if (n < kMemoFrames) out.frames[n] = f;
+      ++n;
+      if (n > 1 && unw_is_signal_frame(&cursor) > 0) through_signal_frame = true;
+      if (n >= kMaxFrames || unw_step(&cursor) <= 0) break;
+    }
+  }
+  out.depth = n;
+  if (spliced_from < 0) fresh = n;
+
+  // Remember this walk unless the stack was not one contiguous run of frames (a
+  // nested signal frame may come from an alternate signal stack), or is huge.
+  bool valid = false;
+  std::uintptr_t end = 0;
+#if defined(__x86_64__)
+  int states = std::min(n, kMemoFrames);
+  for (int i = 0; i < states; ++i) {
+    if (out.frames[i].sp == 0) states = i;  // not known: remember the frames below only
+  }
+  if (spliced_from >= 0) {
+    end = slot->memo_end;
+  } else if (n > 0) {
+    unw_word_t outer_sp = 0;
+    if (unw_get_reg(&cursor, UNW_REG_SP, &outer_sp) == 0) end = outer_sp;
+  }
+  const std::uintptr_t sp0 = states > 0 ? out.frames[0].sp : 0;
+  valid = n > 0 && !through_signal_frame && end > sp0 && end - sp0 <= kMaxMemoSpan && end % 8 == 0;
+  for (int i = 0; valid && i < states; ++i) {
+    // Stack pointers grow outwards, each aligned, within [sp0, end].
+    const std::uintptr_t sp = out.frames[i].sp;
+    valid = sp % 8 == 0 && sp >= sp0 && sp <= end && (i == 0 || sp >= out.frames[i - 1].sp);
+  }
+  if (valid) {
+    // Hashes from the outermost remembered frame inwards; the spliced frames'
+    // hashes are the remembered ones (their bytes are unchanged).
+    int i = states - 1;
+    std::uint64_t h = kHashSeed;
+    std::uintptr_t above = end;
+    if (spliced_from >= 0 && fresh < states) {
+      h = out.frames[fresh].hash;
+      above = out.frames[fresh].sp;
+      i = fresh - 1;
+    }
+    for (; i >= 0; --i) {
+      h = hash_down(h, out.frames[i].sp, above);
+      above = out.frames[i].sp;
+      out.frames[i].hash = h;
+    }
+  }
+#endif
+  slot->memo_valid = valid;
+  slot->memo_end = end;
+  slot->memo_tid = slot->tid;
+  slot->memo_self = static_cast<std::uintptr_t>(::pthread_self());
+  slot->current = 1 - slot->current;
 }
 
-// The signal handler: async-signal-safe. No allocation, errno kept. A parked
-// thread whose registers and stack did not change since the last capture costs
-// a hash of its stack (well under a microsecond); otherwise libunwind walks it.
+// The signal handler: async-signal-safe. No allocation, errno kept. A thread
+// parked where it was at the last capture costs a hash of its stack (well under
+// a microsecond); one whose innermost frames changed has those walked again.
 void capture_handler(int, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
   if (info != nullptr && info->si_code == SI_QUEUE) {
@@ -172,18 +263,7 @@ void capture_handler(int, siginfo_t* info, void* ucontext) {
         slot->ticket.compare_exchange_strong(expected, generation | kBusy,
                                              std::memory_order_acq_rel)) {
       slot->interrupted_pc = interrupted_pc(ucontext);
-      std::uintptr_t regs[kKeyRegs];
-      key_registers(ucontext, regs);
-      bool same = false;
-#if defined(__x86_64__)
-      if (slot->memo_valid && slot->memo_tid == slot->tid &&
-          slot->memo_self == static_cast<std::uintptr_t>(::pthread_self())) {
-        same = true;
-        for (int i = 0; i < kKeyRegs; ++i) same = same && slot->memo_regs[i] == regs[i];
-        same = same && hash_stack(regs[1], slot->memo_end) == slot->memo_hash;
-      }
-#endif
-      if (!same) walk(slot, ucontext, regs);
+      walk(slot, ucontext);
       slot->ticket.store(generation | kDone, std::memory_order_release);
     }
   }
@@ -195,13 +275,14 @@ void capture_handler(int, siginfo_t* info, void* ucontext) {
 std::vector<std::uintptr_t> trim_to_interrupted(const Slot& slot) {
   std::vector<std::uintptr_t> pcs;
   int start = 0;
-  for (int i = 0; i < slot.depth; ++i) {
-    if (reinterpret_cast<std::uintptr_t>(slot.pcs[i]) == slot.interrupted_pc) {
+  const Walk& w = slot.result();
+  for (int i = 0; i < w.depth; ++i) {
+    if (reinterpret_cast<std::uintptr_t>(w.pcs[i]) == slot.interrupted_pc) {
       start = i;
       break;
     }
   }
-  for (int i = start; i < slot.depth; ++i) pcs.push_back(reinterpret_cast<std::uintptr_t>(slot.pcs[i]));
+  for (int i = start; i < w.depth; ++i) pcs.push_back(reinterpret_cast<std::uintptr_t>(w.pcs[i]));
   return pcs;
 }
 
