@@ -262,6 +262,76 @@ TEST(ThreadCapture, ThreadThatMovesOnIsWalkedAgain) {
   }
 }
 
+// Which leaf the alternating thread is in (0: neither), and how often that changed.
+std::atomic<int> g_leaf{0};
+std::atomic<int> g_leaf_changes{0};
+
+__attribute__((noinline)) void gmr_test_leaf_a(Parked* p) {
+  g_leaf = 1;
+  ++g_leaf_changes;
+  if (!p->stop) std::this_thread::sleep_for(4ms);
+  ++g_leaf_changes;
+  g_leaf = 0;
+}
+
+__attribute__((noinline)) void gmr_test_leaf_b(Parked* p) {
+  g_leaf = 2;
+  ++g_leaf_changes;
+  if (!p->stop) std::this_thread::sleep_for(3ms);
+  ++g_leaf_changes;
+  g_leaf = 0;
+}
+
+__attribute__((noinline)) void gmr_test_alternate(Parked* p) {
+  p->tid = gettid_();
+  while (!p->stop) {
+    gmr_test_leaf_a(p);
+    gmr_test_leaf_b(p);
+  }
+}
+
+// A thread whose innermost frames change between every two captures while the
+// frames above stay: a walk may reuse the outer frames of the last one, never the
+// inner ones. Every stack must be a whole, true one.
+TEST(ThreadCapture, ReusedOuterFramesNeverHideChangedInnerOnes) {
+  Parked t;
+  t.thread = std::thread(gmr_test_alternate, &t);
+  t.wait_started();
+  gmr::ThreadCapture capture(kSignal);
+  gmr::Symbolizer symbolizer;
+  int a = 0, b = 0, checked = 0;
+  for (int i = 0; i < 300; ++i) {
+    const int changes = g_leaf_changes, leaf = g_leaf;
+    gmr::Value data = gmr::collect_threads(capture, symbolizer, 1000ms);
+    const bool stayed = changes == g_leaf_changes;
+    const Found fa = find_function(data, t.tid, "gmr_test_leaf_a");
+    const Found fb = find_function(data, t.tid, "gmr_test_leaf_b");
+    const Found loop = find_function(data, t.tid, "gmr_test_alternate");
+    ASSERT_NE(loop.thread, nullptr);
+    ASSERT_NE(loop.frame, nullptr) << "capture " << i << ": the loop's frame is missing";
+    // Between the two calls the thread is in the loop itself: neither leaf.
+    EXPECT_FALSE(fa.frame != nullptr && fb.frame != nullptr) << "capture " << i << ": both leaves";
+    a += fa.frame != nullptr;
+    b += fb.frame != nullptr;
+    if (stayed && leaf != 0) {
+      // The thread was in one leaf for the whole capture: that is the one shown.
+      ++checked;
+      EXPECT_EQ(fa.frame != nullptr, leaf == 1) << "capture " << i;
+      EXPECT_EQ(fb.frame != nullptr, leaf == 2) << "capture " << i;
+    }
+    // The frame above the loop's is the thread's start, whichever leaf it is in.
+    const auto& frames = loop.thread->find("frames")->as_list();
+    bool below_loop_ok = false;
+    for (std::size_t k = 0; k + 1 < frames.size(); ++k) {
+      if (&frames[k] == loop.frame) below_loop_ok = frames[k + 1].get_string("function").find("gmr_test") == std::string::npos;
+    }
+    EXPECT_TRUE(below_loop_ok) << "capture " << i;
+  }
+  EXPECT_GT(a, 0);
+  EXPECT_GT(b, 0);
+  EXPECT_GT(checked, 30) << "too few captures fell inside one leaf to check";
+}
+
 // Queued real-time signals of this user (SigQ: queued/limit in /proc/self/status).
 long QueuedSignals() {
   std::ifstream in("/proc/self/status");
