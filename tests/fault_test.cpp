@@ -78,9 +78,9 @@ size_t threads_named(const std::string& name) {
 
 // A thread on a 64 KiB stack that parks with only `kFreeStack` bytes of it left:
 // the capture signal's frame (the kernel's siginfo, ucontext and AVX-512 state)
-// and the handler's unw_backtrace must fit there. Measured on an AVX-512 machine
-// (gcc RelWithDebInfo): 4.7 KB left was enough for 1000 captures; with 4.2 KB the
-// kernel could not push the signal frame and the thread died of SIGSEGV.
+// and the handler's walk must fit there. Measured on an AVX-512 machine (gcc
+// RelWithDebInfo): 4.1 KB left was enough for 1000 captures (the least this test
+// parks at); with the earlier unw_backtrace handler, 4.2 KB was not (SIGSEGV).
 constexpr size_t kSmallStack = 64 * 1024;
 constexpr size_t kFreeStack = 12 * 1024;
 
