@@ -368,14 +368,18 @@ ThreadCapture::ThreadCapture(int signo) : signo_(signo) {
 }
 
 // How a capture paces itself:
-// - at most kWindow threads are signalled and not yet answered (and younger
-//   than kBlockedCheck) at any time, so that the run queue never holds hundreds
-//   of woken threads, which would stall the other threads of the host;
+// - at most twice as many threads as there are CPUs (at least 4, at most 32)
+//   are signalled and not yet answered (and younger than kBlockedCheck) at any
+//   time, so that the run queue never holds hundreds of woken threads, which
+//   would stall the other threads of the host;
 // - a thread that has not started its handler kBlockedCheck after its signal is
 //   asked (SigBlk in /proc) whether it blocks the signal: only those few cost a
 //   read of their status file;
 // - laggards are checked for existence every kExistCheck.
-constexpr std::size_t kWindow = 32;
+std::size_t signal_window() {
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<std::size_t>(std::clamp(2 * cpus, 4L, 32L));
+}
 constexpr auto kBlockedCheck = std::chrono::milliseconds(3);
 constexpr auto kExistCheck = std::chrono::milliseconds(5);
 
@@ -511,6 +515,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
     return young;
   };
   auto pause = [] { std::this_thread::sleep_for(std::chrono::microseconds(20)); };
+  const std::size_t window = signal_window();
 
   // Interleaved: read a thread's stat, then signal it, so that /proc is read
   // while the signalled threads run their handlers on the other CPUs.
@@ -532,7 +537,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
       result.threads.push_back(std::move(t));
       continue;
     }
-    while (poll() >= kWindow) pause();
+    while (poll() >= window) pause();
     std::uint32_t index = 0;
     Slot* slot = slot_for(tid, index);
     if (slot == nullptr) {
