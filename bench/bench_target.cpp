@@ -110,7 +110,7 @@ struct Timed {
 #define GMR_SYM_WARMUP "_ZN3gmr10Symbolizer7warm_upEv"
 #define GMR_SYM_TASK_STAT "_ZN3gmr6procfs9task_statEi"
 #define GMR_SYM_TASK_STAT_AT "_ZN3gmr6procfs12task_stat_atEiiRNS0_4StatE"
-#define GMR_SYM_TASK_SIGBLK "_ZN3gmr6procfs18task_blocks_signalEii"
+#define GMR_SYM_TASK_SIGBLK "_ZN3gmr6procfs25task_holds_signal_blockedEii"
 #define GMR_SYM_LIST_TASKS "_ZN3gmr6procfs10list_tasksEv"
 #define GMR_SYM_THREADS \
   "_ZN3gmr15collect_threadsERNS_13ThreadCaptureERNS_10SymbolizerENSt6chrono8durationIlSt5ratioILl1ELl1000EEEE"

@@ -169,14 +169,16 @@ static std::optional<std::string> status_field(const std::string& status, const 
   return std::nullopt;
 }
 
-std::optional<bool> task_blocks_signal(pid_t tid, int signo) {
+std::optional<bool> task_holds_signal_blocked(pid_t tid, int signo) {
+  if (signo < 1 || signo > 64) return std::nullopt;
   auto status = read_file(task_path(tid, "status"));
   if (!status) return std::nullopt;
-  auto mask = status_field(*status, "SigBlk");
-  if (!mask) return std::nullopt;
-  unsigned long long bits = std::strtoull(mask->c_str(), nullptr, 16);
-  if (signo < 1 || signo > 64) return std::nullopt;
-  return ((bits >> (signo - 1)) & 1ULL) != 0;
+  auto blocked = status_field(*status, "SigBlk");
+  auto pending = status_field(*status, "SigPnd");
+  if (!blocked || !pending) return std::nullopt;
+  const unsigned long long bit = 1ULL << (signo - 1);
+  return (std::strtoull(blocked->c_str(), nullptr, 16) & bit) != 0 &&
+         (std::strtoull(pending->c_str(), nullptr, 16) & bit) != 0;
 }
 
 bool task_exists(pid_t tid) {

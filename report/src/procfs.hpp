@@ -51,9 +51,11 @@ int open_task_dir();
 // when the thread is gone or the file cannot be read.
 bool task_stat_at(int task_dir, pid_t tid, Stat& out);
 
-// Returns true when the thread's blocked-signal mask (SigBlk in
-// /proc/self/task/TID/status) holds `signo`; nullopt when unreadable.
-std::optional<bool> task_blocks_signal(pid_t tid, int signo);
+// Returns true when the thread blocks `signo` and holds it pending (SigBlk and
+// SigPnd in /proc/self/task/TID/status): a signal sent to it waits there. A
+// thread that was just handed the signal also has it in SigBlk, for as long as
+// its handler has not finished, but no longer pending. nullopt when unreadable.
+std::optional<bool> task_holds_signal_blocked(pid_t tid, int signo);
 
 // Returns true while /proc/self/task/TID exists.
 bool task_exists(pid_t tid);

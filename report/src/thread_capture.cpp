@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "gmr/gmr.hpp"  // start_gmr_thread
 #include "procfs.hpp"
 
 namespace gmr {
@@ -480,7 +481,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
         std::uint64_t expected = p.generation;
         if (!p.blocked_checked && now - p.sent >= kBlockedCheck) {
           p.blocked_checked = true;
-          if (procfs::task_blocks_signal(t.tid, signo_).value_or(false) &&
+          if (procfs::task_holds_signal_blocked(t.tid, signo_).value_or(false) &&
               p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
             t.status = CaptureStatus::kBlocked;
             t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
@@ -521,12 +522,39 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
   auto pause = [] { std::this_thread::sleep_for(std::chrono::microseconds(20)); };
   const std::size_t window = signal_window();
 
-  // Interleaved: read a thread's stat, then signal it, so that /proc is read
-  // while the signalled threads run their handlers on the other CPUs.
-  for (pid_t tid : tids) {
-    RawThread t;
-    t.tid = tid;
-    describe_task(task_dir, t);
+  // Pipelined: a helper thread reads each thread's stat (name, state, CPU times)
+  // in order, and the reporter signals each thread once its stat is read, so
+  // that the state is the one from before the signal while the two reads and
+  // the signals proceed at once (1000 threads: /proc reads ~9 ms, signals ~5 ms).
+  // Without a helper (none to be had) the reporter reads them itself.
+  std::vector<RawThread> described(tids.size());
+  std::atomic<std::size_t> described_count{0};
+  auto describe_all = [&] {
+    for (std::size_t i = 0; i < tids.size(); ++i) {
+      described[i].tid = tids[i];
+      describe_task(task_dir, described[i]);
+      described_count.store(i + 1, std::memory_order_release);
+    }
+  };
+  std::thread describer;
+  try {
+    describer = start_gmr_thread(describe_all);
+  } catch (const std::exception&) {
+    describe_all();
+  }
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();  // also when the loop below throws
+    }
+  } join_describer{describer};
+  for (std::size_t i = 0; i < tids.size(); ++i) {
+    while (described_count.load(std::memory_order_acquire) <= i) {
+      poll();
+      ::sched_yield();
+    }
+    const pid_t tid = tids[i];
+    RawThread t = std::move(described[i]);
     if (t.state == 'Z' || t.state == 'X') continue;  // exited: nothing to capture
     if (tid == self) {
       t.status = CaptureStatus::kSelf;
@@ -534,7 +562,7 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
       result.threads.push_back(std::move(t));
       continue;
     }
-    if (blocking_threads().count(tid) != 0 && procfs::task_blocks_signal(tid, signo_).value_or(false)) {
+    if (blocking_threads().count(tid) != 0 && procfs::task_holds_signal_blocked(tid, signo_).value_or(false)) {
       t.status = CaptureStatus::kBlocked;
       t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
       still_blocking.insert(tid);
