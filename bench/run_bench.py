@@ -650,9 +650,10 @@ gmr's (its reporter, the HTTP server's): the first line of the table counts them
 - **The split** comes from link-time wrappers (`-Wl,--wrap`, bench only) around
   gmr's internal `ThreadCapture::capture` (signalling every thread and waiting for
   the answers, including the `/proc/self/task/TID/{stat,status}` reads, shown in
-  brackets), `Symbolizer::frames` (all calls summed), `collect_threads` (the whole
-  Threads section) and `group_stacks`. "Rest of Threads" is the Threads section
-  less capture and symbolization: building the values and the groups.
+  brackets: they run on a helper thread while the reporter signals, so they overlap
+  the rest of the capture), `Symbolizer::frames` (all calls summed), `collect_threads`
+  (the whole Threads section) and `group_stacks`. "Rest of Threads" is the Threads
+  section less capture and symbolization: building the values and the groups.
   gmr itself is not changed.
 - **Each thread's interruption, in the handler**: `sigaction()` is wrapped too, so
   that gmr's capture handler runs through a trampoline that reads the monotonic
@@ -668,9 +669,15 @@ gmr's (its reporter, the HTTP server's): the first line of the table counts them
   while the report (collect + both renders) runs, or while eu-stack or gdb runs.
   The ticker is one of the threads being captured, so this includes its own
   interruption and any wait for a CPU.
-- **Memory**: VmRSS (and Pss from `/proc/self/smaps_rollup`) just before and just
-  after the process's first report. gmr builds libbacktrace's state on its reporter
-  thread at start-up ("symbolizer warm-up"), before any report.
+- **Start-up warm-up**: gmr builds libbacktrace's state on its reporter thread
+  when it starts ("symbol tables read at start-up"), and one second after setup
+  takes a capture that it symbolizes and throws away (`SetupOptions::warm_up_after`),
+  so that the debug information of the code the threads are in is read before the
+  first report. That capture is timed, and the ticker's stall during it counts
+  against the stall target like a report's; the "ready" step waits for it.
+- **Memory**: VmRSS (and Pss from `/proc/self/smaps_rollup`) just before the
+  start-up warm-up capture and just after the process's first report, so what the
+  warm-up moves out of the first report is still counted.
 - **eu-stack** `eu-stack -p PID -s` and **gdb** `gdb -nx -p PID -batch -ex 'thread
   apply all bt'`: wall time of the whole command, on the same process after gmr's
   reports, median of 3 (gdb once for N >= 1000); `DEBUGINFOD_URLS` is unset.

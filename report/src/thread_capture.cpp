@@ -398,6 +398,12 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
   const pid_t self = static_cast<pid_t>(::syscall(SYS_gettid));
   const std::vector<pid_t> tids = procfs::list_tasks();
   const int task_dir = procfs::open_task_dir();
+  struct CloseDir {
+    int fd;
+    ~CloseDir() {
+      if (fd >= 0) ::close(fd);  // after the stat reader below has been joined
+    }
+  } close_task_dir{task_dir};
   result.threads.reserve(tids.size());
 
   struct Pending {
@@ -596,7 +602,6 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
     pending.push_back({result.threads.size(), slot, generation, sent, sent + timeout});
     result.threads.push_back(std::move(t));
   }
-  if (task_dir >= 0) ::close(task_dir);
 
   // Wait for the rest of the answers.
   for (poll(); open_count > 0; poll()) pause();
