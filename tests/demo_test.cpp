@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "hardening_support.hpp"
 #include "procfs.hpp"
 
 extern char** environ;
@@ -28,105 +29,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
-  return n;
-}
-
-// A directory of the test's own, removed at the end.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/gmr-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
-// Returns the middle line of a section's banner, as the text report prints it.
-std::string banner(const std::string& title) {
-  size_t pad = 64 - title.size();
-  return "====" + std::string(pad / 2, ' ') + title + std::string(pad - pad / 2, ' ') + "====";
-}
-
-// The demo in a child process, its stderr in a file.
-class Demo {
- public:
-  explicit Demo(const std::vector<std::string>& args) {
-    char tmpl[] = "/tmp/gmr-demo-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    stderr_path_ = dir_ + "/stderr";
-    std::vector<std::string> argv_s = {GMR_DEMO_PATH};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn(&pid_, GMR_DEMO_PATH, &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Demo() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  bool wait_ready() {
-    return wait_until([&] { return stderr_text().find("writes a report") != std::string::npos; });
-  }
-  std::string stderr_text() const { return read_all(stderr_path_); }
-  // Waits for `n` complete reports on stderr (the Work Queue section is the last).
-  bool wait_reports(size_t n) {
-    return wait_until([&] {
-      std::string t = stderr_text();
-      return count(t, "Guru Meditation") >= n && count(t, banner("Work Queue")) >= n &&
-             t.find("next_jobs", t.rfind("Work Queue")) != std::string::npos;
-    });
-  }
-  int wait_exit() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  pid_t pid() const { return pid_; }
-  const std::string& dir() const { return dir_; }
-  bool alive() const { return kill(pid_, 0) == 0; }
-
- private:
-  std::string dir_, stderr_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
+using hardening::banner;
+using hardening::count;
+using hardening::Demo;
+using hardening::read_all;
+using hardening::TempDir;
+using hardening::wait_until;
+using hardening::write_file;
 
 std::vector<long> task_ids(pid_t pid) {
   std::vector<long> ids;

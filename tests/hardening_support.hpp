@@ -150,31 +150,45 @@ class Demo {
   std::string stderr_text() const { return read_all(stderr_path_); }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
-  bool alive() const {
+  bool alive() {
     if (pid_ <= 0 || exited_) return false;
-    int status = 0;
-    return waitpid(pid_, &status, WNOHANG) == 0;  // 0: still running
+    if (waitpid(pid_, &status_, WNOHANG) == 0) return true;  // 0: still running
+    exited_ = true;  // reaped here: wait_exit() gives its status
+    return false;
+  }
+  // Waits for `n` complete reports on stderr (the Work Queue section is the last).
+  bool wait_reports(size_t n, std::chrono::milliseconds limit = 10s) {
+    return wait_until(
+        [&] {
+          std::string t = stderr_text();
+          return count(t, "Guru Meditation") >= n && count(t, banner("Work Queue")) >= n &&
+                 t.find("next_jobs", t.rfind("Work Queue")) != std::string::npos;
+        },
+        limit);
+  }
+  // Waits for the demo to exit by itself; returns its exit code (128 + signal when killed).
+  int wait_exit() {
+    if (!exited_) waitpid(pid_, &status_, 0);
+    exited_ = true;
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
   }
   // SIGTERM, then the exit code (128 + signal when killed; -1 on a timeout).
   int stop(std::chrono::milliseconds limit = 20s) {
-    kill(pid_, SIGTERM);
+    if (!exited_) kill(pid_, SIGTERM);
     const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      int status = 0;
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
+    while (!exited_ && Clock::now() < end) {
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
+      else std::this_thread::sleep_for(20ms);
     }
-    return -1;
+    if (!exited_) return -1;
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
   }
 
  private:
   std::string dir_, stderr_path_;
   pid_t pid_ = -1;
   bool exited_ = false;
+  int status_ = 0;  // waitpid's, once exited_
 };
 
 // A TCP connection to 127.0.0.1:port, or -1.
