@@ -193,18 +193,23 @@ TEST(ThreadCapture, SurvivesThousandCapturesWhileThreadsThrow) {
   EXPECT_GE(answered, 2000) << "both throwing threads answered every capture: " << missed;
 }
 
+// Blocks (SIG_BLOCK) or unblocks (SIG_UNBLOCK) the capture signal in the calling thread.
+void mask_capture_signal(int how) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, kSignal);
+  pthread_sigmask(how, &set, nullptr);
+}
+
 TEST(ThreadCapture, ThreadBlockingTheSignalIsReportedAtOnce) {
   std::atomic<pid_t> tid{0};
   std::atomic<bool> stop{false}, unblock{false};
   std::thread blocker([&] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, kSignal);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    mask_capture_signal(SIG_BLOCK);
     tid = gettid_();
     while (!unblock) std::this_thread::sleep_for(1ms);
     // The queued signals from the captures arrive now: late, and ignored.
-    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    mask_capture_signal(SIG_UNBLOCK);
     while (!stop) std::this_thread::sleep_for(1ms);
   });
   while (tid == 0) std::this_thread::sleep_for(1ms);
@@ -350,10 +355,7 @@ TEST(ThreadCapture, ThreadBlockingTheSignalHoldsOneQueuedSignalNotOnePerCapture)
   std::atomic<pid_t> tid{0};
   std::atomic<bool> stop{false};
   std::thread blocker([&] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, kSignal);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    mask_capture_signal(SIG_BLOCK);
     tid = gettid_();
     while (!stop) std::this_thread::sleep_for(1ms);
   });
