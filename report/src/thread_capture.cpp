@@ -378,36 +378,198 @@ ThreadCapture::ThreadCapture(int signo) : signo_(signo) {
 //   at most, under 1 ms). Fewer than 16 leaves the reporter waiting (1000
 //   threads on 2 CPUs: 26 ms with 4, 22 ms with 16);
 // - a thread that has not started its handler kBlockedCheck after its signal is
-//   asked (SigBlk in /proc) whether it blocks the signal: only those few cost a
-//   read of their status file;
+//   asked (/proc) whether it blocks the signal: only those few cost a read of
+//   their status file;
 // - laggards are checked for existence every kExistCheck.
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kBlockedCheck = std::chrono::milliseconds(3);
+constexpr auto kExistCheck = std::chrono::milliseconds(5);
+
 std::size_t signal_window() {
   const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   return static_cast<std::size_t>(std::clamp(8 * cpus, 16L, 64L));
 }
-constexpr auto kBlockedCheck = std::chrono::milliseconds(3);
-constexpr auto kExistCheck = std::chrono::milliseconds(5);
 
-CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
-  using Clock = std::chrono::steady_clock;
-  CaptureResult result;
-  if (!install_error_.empty()) {
-    result.error = install_error_;
-    return result;
-  }
-  const pid_t self = static_cast<pid_t>(::syscall(SYS_gettid));
-  const std::vector<pid_t> tids = procfs::list_tasks();
-  const int task_dir = procfs::open_task_dir();
-  struct CloseDir {
-    int fd;
-    ~CloseDir() {
-      if (fd >= 0) ::close(fd);  // after the stat reader below has been joined
+void pause_briefly() { std::this_thread::sleep_for(std::chrono::microseconds(20)); }
+
+// Which slot each thread is asked in: the one it had in the last capture when
+// it can (its memo lives there); the others take slots that no thread listed now
+// had last time.
+class SlotAssigner {
+ public:
+  explicit SlotAssigner(const std::vector<pid_t>& tids) : previous_(slot_of_thread()) {
+    assigned_.reserve(tids.size());
+    for (pid_t tid : tids) {
+      auto it = previous_.find(tid);
+      if (it == previous_.end()) continue;
+      if (reserved_.size() <= it->second) reserved_.resize(it->second + 1, false);
+      reserved_[it->second] = true;
     }
-  } close_task_dir{task_dir};
-  result.threads.reserve(tids.size());
+  }
 
+  // Returns a slot for `tid` that no earlier capture still holds (a handler
+  // mid-write) and sets `index`; nullptr when there are no more slots.
+  Slot* take(pid_t tid, std::uint32_t& index) {
+    auto it = previous_.find(tid);
+    if (it != previous_.end() && !taken(it->second)) {
+      Slot* slot = ensure_slot(it->second);
+      if (slot != nullptr && (slot->ticket.load(std::memory_order_acquire) & kBusy) == 0) {
+        index = it->second;
+        mark_taken(index);
+        return slot;
+      }
+    }
+    for (Slot* slot; (slot = ensure_slot(next_free_)) != nullptr; ++next_free_) {
+      if (reserved(next_free_) || taken(next_free_)) continue;
+      if ((slot->ticket.load(std::memory_order_acquire) & kBusy) != 0) continue;
+      index = next_free_++;
+      mark_taken(index);
+      return slot;
+    }
+    return nullptr;
+  }
+
+  // Records that `tid` was signalled in slot `index`: its walk is remembered there.
+  void keep(pid_t tid, std::uint32_t index) { assigned_[tid] = index; }
+
+  // Makes this capture's slots the ones the next capture starts from.
+  void commit() { previous_ = std::move(assigned_); }
+
+ private:
+  bool reserved(std::uint32_t i) const { return i < reserved_.size() && reserved_[i]; }
+  bool taken(std::uint32_t i) const { return i < taken_.size() && taken_[i]; }
+  void mark_taken(std::uint32_t i) {
+    if (taken_.size() <= i) taken_.resize(i + 1, false);
+    taken_[i] = true;
+  }
+
+  std::unordered_map<pid_t, std::uint32_t>& previous_;
+  std::unordered_map<pid_t, std::uint32_t> assigned_;
+  std::vector<bool> reserved_, taken_;
+  std::uint32_t next_free_ = 0;
+};
+
+// Reads each thread's stat (name, state, CPU times), in order, on a helper
+// thread, so that the reporter can signal each thread as soon as its stat is
+// read: the state shown is the one from before the signal, and the reads and
+// the signals proceed at once (1000 threads: /proc reads ~9 ms, signals ~5 ms).
+// Without a helper (none to be had) the reads happen at construction.
+class StatReader {
+ public:
+  StatReader(const std::vector<pid_t>& tids, int task_dir)
+      : tids_(tids), task_dir_(task_dir), described_(tids.size()) {
+    try {
+      thread_ = start_gmr_thread([this] { read_all(); });
+    } catch (const std::exception&) {
+      read_all();
+    }
+  }
+  ~StatReader() {
+    if (thread_.joinable()) thread_.join();
+  }
+  StatReader(const StatReader&) = delete;
+  StatReader& operator=(const StatReader&) = delete;
+
+  // Returns thread i's description, calling `idle` while it is not read yet.
+  template <class Idle>
+  RawThread take(std::size_t i, Idle idle) {
+    while (count_.load(std::memory_order_acquire) <= i) idle();
+    return std::move(described_[i]);
+  }
+
+ private:
+  void read_all() {
+    for (std::size_t i = 0; i < tids_.size(); ++i) {
+      described_[i].tid = tids_[i];
+      describe_task(task_dir_, described_[i]);
+      count_.store(i + 1, std::memory_order_release);
+    }
+  }
+
+  const std::vector<pid_t>& tids_;
+  const int task_dir_;
+  std::vector<RawThread> described_;
+  std::atomic<std::size_t> count_{0};
+  std::thread thread_;
+};
+
+// The threads signalled in a capture, until each has answered, been found
+// blocking the signal, not responding, or gone.
+class Answers {
+ public:
+  Answers(int signo, std::chrono::milliseconds timeout, std::vector<RawThread>& threads)
+      : signo_(signo), timeout_(timeout), threads_(threads) {}
+
+  // Records that threads[thread] was signalled at `sent` in `slot`.
+  void add(std::size_t thread, Slot* slot, std::uint64_t generation, Clock::time_point sent) {
+    pending_.push_back({thread, slot, generation, sent, sent + timeout_});
+  }
+
+  // Marks `t` as blocking the capture signal.
+  void blocking(RawThread& t) {
+    t.status = CaptureStatus::kBlocked;
+    t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
+    still_blocking_.insert(t.tid);
+  }
+
+  // Resolves what can be resolved; returns how many are still young (signalled
+  // less than kBlockedCheck ago and unanswered).
+  std::size_t poll() {
+    const auto now = Clock::now();
+    const bool check_exists = now - last_exist_check_ > kExistCheck;
+    if (check_exists) last_exist_check_ = now;
+    std::size_t young = 0;
+    open_ = 0;
+    while (first_open_ < pending_.size() && (pending_[first_open_].answered || pending_[first_open_].gone)) {
+      ++first_open_;
+    }
+    for (std::size_t i = first_open_; i < pending_.size(); ++i) {
+      Pending& p = pending_[i];
+      if (p.answered || p.gone) continue;
+      resolve(p, now, check_exists);
+      if (!p.answered && !p.gone) {
+        ++open_;
+        if (!p.blocked_checked) ++young;
+      }
+    }
+    return young;
+  }
+
+  // Waits until every signalled thread is resolved.
+  void wait_all() {
+    for (poll(); open_ > 0; poll()) pause_briefly();
+  }
+
+  // Copies the answered stacks out of their slots and frees the slots; drops
+  // the threads that exited; remembers the threads found blocking the signal.
+  void finish() {
+    std::vector<bool> drop(threads_.size(), false);
+    for (Pending& p : pending_) {
+      if (p.gone) {
+        drop[p.thread] = true;
+        continue;
+      }
+      RawThread& t = threads_[p.thread];
+      if (t.status != CaptureStatus::kOk) continue;
+      t.pcs = trim_to_interrupted(*p.slot);
+      // Free the slot (a done one; withdrawn ones are already 0).
+      std::uint64_t done = p.generation | kDone;
+      p.slot->ticket.compare_exchange_strong(done, 0, std::memory_order_acq_rel);
+    }
+    std::vector<RawThread> kept;
+    kept.reserve(threads_.size());
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+      if (!drop[i]) kept.push_back(std::move(threads_[i]));
+    }
+    threads_ = std::move(kept);
+    blocking_threads() = std::move(still_blocking_);
+  }
+
+ private:
   struct Pending {
-    std::size_t thread;  // index in result.threads
+    std::size_t thread;  // index in threads_
     Slot* slot;
     std::uint64_t generation;
     Clock::time_point sent;
@@ -416,151 +578,88 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
     bool answered = false;
     bool gone = false;
   };
-  std::vector<Pending> pending;
-  pending.reserve(tids.size());
 
-  // Slots: a thread gets the one it had last time when it can (its memo lives
-  // there); the others take slots nobody listed now had last time.
-  auto& previous = slot_of_thread();
-  std::unordered_map<pid_t, std::uint32_t> assigned;
-  assigned.reserve(tids.size());
-  std::vector<bool> reserved;
-  for (pid_t tid : tids) {
-    auto it = previous.find(tid);
-    if (it == previous.end()) continue;
-    if (reserved.size() <= it->second) reserved.resize(it->second + 1, false);
-    reserved[it->second] = true;
-  }
-  std::vector<bool> taken(reserved.size(), false);
-  auto is_reserved = [&](std::uint32_t i) { return i < reserved.size() && reserved[i]; };
-  auto is_taken = [&](std::uint32_t i) { return i < taken.size() && taken[i]; };
-  auto take = [&](std::uint32_t i) {
-    if (taken.size() <= i) taken.resize(i + 1, false);
-    taken[i] = true;
-  };
-  std::uint32_t next_free = 0;
-  auto slot_for = [&](pid_t tid, std::uint32_t& index) -> Slot* {
-    auto it = previous.find(tid);
-    if (it != previous.end() && !is_taken(it->second)) {
-      Slot* slot = ensure_slot(it->second);
-      if (slot != nullptr && (slot->ticket.load(std::memory_order_acquire) & kBusy) == 0) {
-        index = it->second;
-        take(index);
-        return slot;
-      }
-    }
-    // A slot no earlier capture still holds (a handler mid-write).
-    for (Slot* slot; (slot = ensure_slot(next_free)) != nullptr; ++next_free) {
-      if (is_reserved(next_free) || is_taken(next_free)) continue;
-      if ((slot->ticket.load(std::memory_order_acquire) & kBusy) != 0) continue;
-      index = next_free++;
-      take(index);
-      return slot;
-    }
-    return nullptr;
-  };
-
-  // Resolves what can be resolved among the pending threads; returns how many
-  // are still young (signalled less than kBlockedCheck ago and unanswered).
-  std::unordered_set<pid_t> still_blocking;  // becomes blocking_threads() at the end
-  std::size_t first_open = 0;
-  auto last_exist_check = Clock::now();
-  std::size_t open_count = 0;
-  auto poll = [&]() -> std::size_t {
-    const auto now = Clock::now();
-    const bool check_exists = now - last_exist_check > kExistCheck;
-    if (check_exists) last_exist_check = now;
-    std::size_t young = 0;
-    open_count = 0;
-    while (first_open < pending.size() && (pending[first_open].answered || pending[first_open].gone)) ++first_open;
-    for (std::size_t i = first_open; i < pending.size(); ++i) {
-      Pending& p = pending[i];
-      if (p.answered || p.gone) continue;
-      RawThread& t = result.threads[p.thread];
-      const std::uint64_t ticket = p.slot->ticket.load(std::memory_order_acquire);
-      if (ticket == (p.generation | kDone)) {
-        p.answered = true;
-      } else if (ticket == p.generation) {
-        // Not started. A thread that blocks the signal never starts: ask /proc
-        // about those that are slow to, and withdraw their ticket so that the
-        // signal, delivered when they unblock it, writes nothing.
-        std::uint64_t expected = p.generation;
-        if (!p.blocked_checked && now - p.sent >= kBlockedCheck) {
-          p.blocked_checked = true;
-          if (procfs::task_holds_signal_blocked(t.tid, signo_).value_or(false) &&
-              p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
-            t.status = CaptureStatus::kBlocked;
-            t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
-            still_blocking.insert(t.tid);
-            p.answered = true;
-            continue;
-          }
-          expected = p.generation;
-        }
-        // Withdraw the ticket once the thread is gone or late, so that a late
-        // answer can never write into this or a later capture.
-        const bool late = now > p.deadline;
-        if ((late || (check_exists && !procfs::task_exists(t.tid))) &&
+  void resolve(Pending& p, Clock::time_point now, bool check_exists) {
+    RawThread& t = threads_[p.thread];
+    const std::uint64_t ticket = p.slot->ticket.load(std::memory_order_acquire);
+    if (ticket == (p.generation | kDone)) {
+      p.answered = true;
+    } else if (ticket == p.generation) {
+      // Not started. A thread that blocks the signal never starts: ask /proc
+      // about those that are slow to, and withdraw their ticket so that the
+      // signal, delivered when they unblock it, writes nothing.
+      std::uint64_t expected = p.generation;
+      if (!p.blocked_checked && now - p.sent >= kBlockedCheck) {
+        p.blocked_checked = true;
+        if (procfs::task_holds_signal_blocked(t.tid, signo_).value_or(false) &&
             p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
-          if (procfs::task_exists(t.tid)) {
-            t.status = CaptureStatus::kNotResponding;
-            t.status_detail = "not responding: no answer to " + signal_name(signo_) + " within " +
-                              std::to_string(timeout.count()) + " ms";
-            p.answered = true;
-          } else {
-            p.gone = true;
-          }
+          blocking(t);
+          p.answered = true;
+          return;
         }
-      } else if (now > p.deadline + std::chrono::seconds(1)) {
-        // Stuck inside the handler (stopped by a debugger?): give up on it. Its
-        // slot stays busy, so no later capture uses it until the handler ends.
-        t.status = CaptureStatus::kNotResponding;
-        t.status_detail = "not responding: stopped while recording its stack";
-        p.answered = true;
+        expected = p.generation;
       }
-      if (!p.answered && !p.gone) {
-        ++open_count;
-        if (!p.blocked_checked) ++young;
+      // Withdraw the ticket once the thread is gone or late, so that a late
+      // answer can never write into this or a later capture.
+      const bool late = now > p.deadline;
+      if ((late || (check_exists && !procfs::task_exists(t.tid))) &&
+          p.slot->ticket.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
+        if (procfs::task_exists(t.tid)) {
+          t.status = CaptureStatus::kNotResponding;
+          t.status_detail = "not responding: no answer to " + signal_name(signo_) + " within " +
+                            std::to_string(timeout_.count()) + " ms";
+          p.answered = true;
+        } else {
+          p.gone = true;
+        }
       }
+    } else if (now > p.deadline + std::chrono::seconds(1)) {
+      // Stuck inside the handler (stopped by a debugger?): give up on it. Its
+      // slot stays busy, so no later capture uses it until the handler ends.
+      t.status = CaptureStatus::kNotResponding;
+      t.status_detail = "not responding: stopped while recording its stack";
+      p.answered = true;
     }
-    return young;
-  };
-  auto pause = [] { std::this_thread::sleep_for(std::chrono::microseconds(20)); };
-  const std::size_t window = signal_window();
-
-  // Pipelined: a helper thread reads each thread's stat (name, state, CPU times)
-  // in order, and the reporter signals each thread once its stat is read, so
-  // that the state is the one from before the signal while the two reads and
-  // the signals proceed at once (1000 threads: /proc reads ~9 ms, signals ~5 ms).
-  // Without a helper (none to be had) the reporter reads them itself.
-  std::vector<RawThread> described(tids.size());
-  std::atomic<std::size_t> described_count{0};
-  auto describe_all = [&] {
-    for (std::size_t i = 0; i < tids.size(); ++i) {
-      described[i].tid = tids[i];
-      describe_task(task_dir, described[i]);
-      described_count.store(i + 1, std::memory_order_release);
-    }
-  };
-  std::thread describer;
-  try {
-    describer = start_gmr_thread(describe_all);
-  } catch (const std::exception&) {
-    describe_all();
   }
-  struct Join {
-    std::thread& t;
-    ~Join() {
-      if (t.joinable()) t.join();  // also when the loop below throws
+
+  const int signo_;
+  const std::chrono::milliseconds timeout_;
+  std::vector<RawThread>& threads_;
+  std::vector<Pending> pending_;
+  std::size_t first_open_ = 0;  // pending_ before it are all resolved
+  std::size_t open_ = 0;        // unresolved at the last poll()
+  Clock::time_point last_exist_check_ = Clock::now();
+  std::unordered_set<pid_t> still_blocking_;  // becomes blocking_threads()
+};
+
+}  // namespace
+
+CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
+  CaptureResult result;
+  if (!install_error_.empty()) {
+    result.error = install_error_;
+    return result;
+  }
+  const pid_t self = static_cast<pid_t>(::syscall(SYS_gettid));
+  const std::vector<pid_t> tids = procfs::list_tasks();
+  struct TaskDir {
+    int fd = procfs::open_task_dir();
+    ~TaskDir() {
+      if (fd >= 0) ::close(fd);  // after the StatReader below has been joined
     }
-  } join_describer{describer};
+  } task_dir;
+  result.threads.reserve(tids.size());
+
+  SlotAssigner slots(tids);
+  Answers answers(signo_, timeout, result.threads);
+  const std::size_t window = signal_window();
+  StatReader stats(tids, task_dir.fd);
   for (std::size_t i = 0; i < tids.size(); ++i) {
-    while (described_count.load(std::memory_order_acquire) <= i) {
-      poll();
+    RawThread t = stats.take(i, [&] {
+      answers.poll();
       ::sched_yield();
-    }
-    const pid_t tid = tids[i];
-    RawThread t = std::move(described[i]);
+    });
+    const pid_t tid = t.tid;
     if (t.state == 'Z' || t.state == 'X') continue;  // exited: nothing to capture
     if (tid == self) {
       t.status = CaptureStatus::kSelf;
@@ -569,15 +668,13 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
       continue;
     }
     if (blocking_threads().count(tid) != 0 && procfs::task_holds_signal_blocked(tid, signo_).value_or(false)) {
-      t.status = CaptureStatus::kBlocked;
-      t.status_detail = "blocks " + signal_name(signo_) + ", the capture signal: no stack";
-      still_blocking.insert(tid);
+      answers.blocking(t);  // still holds the last capture's signal: not signalled again
       result.threads.push_back(std::move(t));
       continue;
     }
-    while (poll() >= window) pause();
+    while (answers.poll() >= window) pause_briefly();
     std::uint32_t index = 0;
-    Slot* slot = slot_for(tid, index);
+    Slot* slot = slots.take(tid, index);
     if (slot == nullptr) {
       t.status = CaptureStatus::kNotResponding;
       t.status_detail = "not captured: more threads than capture slots";
@@ -598,35 +695,13 @@ CaptureResult ThreadCapture::capture(std::chrono::milliseconds timeout) {
       result.threads.push_back(std::move(t));
       continue;
     }
-    assigned[tid] = index;
-    pending.push_back({result.threads.size(), slot, generation, sent, sent + timeout});
+    slots.keep(tid, index);
+    answers.add(result.threads.size(), slot, generation, sent);
     result.threads.push_back(std::move(t));
   }
-
-  // Wait for the rest of the answers.
-  for (poll(); open_count > 0; poll()) pause();
-  blocking_threads() = std::move(still_blocking);
-
-  std::vector<RawThread> kept;
-  kept.reserve(result.threads.size());
-  std::vector<bool> drop(result.threads.size(), false);
-  for (Pending& p : pending) {
-    if (p.gone) {
-      drop[p.thread] = true;
-      continue;
-    }
-    RawThread& t = result.threads[p.thread];
-    if (t.status != CaptureStatus::kOk) continue;
-    t.pcs = trim_to_interrupted(*p.slot);
-    // Free the slot (a done one; withdrawn ones are already 0).
-    std::uint64_t done = p.generation | kDone;
-    p.slot->ticket.compare_exchange_strong(done, 0, std::memory_order_acq_rel);
-  }
-  for (std::size_t i = 0; i < result.threads.size(); ++i) {
-    if (!drop[i]) kept.push_back(std::move(result.threads[i]));
-  }
-  result.threads = std::move(kept);
-  previous = std::move(assigned);
+  answers.wait_all();
+  answers.finish();
+  slots.commit();
   return result;
 }
 
