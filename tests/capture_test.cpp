@@ -2,7 +2,6 @@
 // flight; threads that block the signal, exit, or cannot answer in time.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -341,40 +340,35 @@ TEST(ThreadCapture, ReusedOuterFramesNeverHideChangedInnerOnes) {
   EXPECT_GT(checked, 30) << "too few captures fell inside one leaf to check";
 }
 
-// Queued real-time signals of this user (SigQ: queued/limit in /proc/self/status).
-long QueuedSignals() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("SigQ:", 0) == 0) return std::atol(line.c_str() + 5);
-  }
-  return -1;
-}
-
 TEST(ThreadCapture, ThreadBlockingTheSignalHoldsOneQueuedSignalNotOnePerCapture) {
   std::atomic<pid_t> tid{0};
   std::atomic<bool> stop{false};
+  std::atomic<int> queued{-1};
   std::thread blocker([&] {
     mask_capture_signal(SIG_BLOCK);
     tid = gettid_();
     while (!stop) std::this_thread::sleep_for(1ms);
+    // Takes the capture signals queued on this thread, one by one, and counts
+    // them (per thread: the user-wide SigQ would count other processes' too).
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, kSignal);
+    const timespec now{0, 0};
+    int n = 0;
+    while (sigtimedwait(&set, nullptr, &now) == kSignal) ++n;
+    queued = n;
   });
   while (tid == 0) std::this_thread::sleep_for(1ms);
   gmr::ThreadCapture capture(kSignal);
-  // The first capture leaves one signal queued on each thread that blocks it
-  // (this one, and any other: TSan's own thread blocks every signal).
-  capture.capture(2000ms);
-  const long before = QueuedSignals();
-  ASSERT_GE(before, 0);
   for (int i = 0; i < 20; ++i) {
     gmr::CaptureResult r = capture.capture(2000ms);
     for (const auto& t : r.threads)
       if (t.tid == tid) EXPECT_EQ(t.status, gmr::CaptureStatus::kBlocked) << "capture " << i;
   }
-  // The next captures asked /proc first and signalled no blocking thread again.
-  EXPECT_EQ(QueuedSignals() - before, 0);
   stop = true;
-  blocker.join();  // exits with the signal still blocked: it is discarded
+  blocker.join();
+  // The first capture signalled it; the next ones asked /proc first and did not.
+  EXPECT_EQ(queued.load(), 1);
 }
 
 TEST(ThreadCapture, ThreadsExitingDuringCapturesAreDropped) {
