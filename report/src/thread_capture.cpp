@@ -64,16 +64,23 @@ struct Walk {
   int depth = 0;
   void* pcs[kMaxFrames];
   FrameState frames[kMemoFrames];  // the first min(depth, kMemoFrames) frames
+
+  // The walk's return addresses, innermost first: the first is the interrupted
+  // instruction itself (the walk starts from the signal's context).
+  std::vector<std::uintptr_t> stack() const {
+    std::vector<std::uintptr_t> out(static_cast<std::size_t>(depth));
+    for (int i = 0; i < depth; ++i) out[static_cast<std::size_t>(i)] = reinterpret_cast<std::uintptr_t>(pcs[i]);
+    return out;
+  }
 };
 
 struct Slot {
   std::atomic<std::uint64_t> ticket{0};
   // Set by the reporter before it signals: the thread asked.
   pid_t tid = 0;
-  // Written by the handler that holds the ticket (kBusy).
-  std::uintptr_t interrupted_pc = 0;
-  // Two walks: the handler reads the last one (the memo) while it writes the
-  // new one, then makes the new one current. The reporter reads the current one.
+  // Written by the handler that holds the ticket (kBusy). Two walks: the
+  // handler reads the last one (the memo) while it writes the new one, then
+  // makes the new one current. The reporter reads the current one.
   Walk walks[2];
   int current = 0;
   bool memo_valid = false;       // walks[current] may be used as a memo
@@ -103,18 +110,6 @@ Slot* ensure_slot(std::uint32_t index) {
     g_chunks[chunk].store(new Slot[kSlotsPerChunk], std::memory_order_release);
   }
   return slot_at(index);
-}
-
-std::uintptr_t interrupted_pc(void* ucontext) {
-  auto* uc = static_cast<ucontext_t*>(ucontext);
-#if defined(__x86_64__)
-  return static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
-#elif defined(__aarch64__)
-  return static_cast<std::uintptr_t>(uc->uc_mcontext.pc);
-#else
-  (void)uc;
-  return 0;
-#endif
 }
 
 // Hashes the stack bytes [from, to), going down from `to`, continuing `h`: the
@@ -265,28 +260,11 @@ void capture_handler(int, siginfo_t* info, void* ucontext) {
     if (slot != nullptr && generation != 0 &&
         slot->ticket.compare_exchange_strong(expected, generation | kBusy,
                                              std::memory_order_acq_rel)) {
-      slot->interrupted_pc = interrupted_pc(ucontext);
       walk(slot, ucontext);
       slot->ticket.store(generation | kDone, std::memory_order_release);
     }
   }
   errno = saved_errno;
-}
-
-// Drops the handler's own frames and the signal trampoline: the stack starts at
-// the interrupted instruction.
-std::vector<std::uintptr_t> trim_to_interrupted(const Slot& slot) {
-  std::vector<std::uintptr_t> pcs;
-  int start = 0;
-  const Walk& w = slot.result();
-  for (int i = 0; i < w.depth; ++i) {
-    if (reinterpret_cast<std::uintptr_t>(w.pcs[i]) == slot.interrupted_pc) {
-      start = i;
-      break;
-    }
-  }
-  for (int i = start; i < w.depth; ++i) pcs.push_back(reinterpret_cast<std::uintptr_t>(w.pcs[i]));
-  return pcs;
 }
 
 bool send_capture_signal(pid_t tid, int signo, std::uintptr_t token) {
@@ -553,7 +531,7 @@ class Answers {
       }
       RawThread& t = threads_[p.thread];
       if (t.status != CaptureStatus::kOk) continue;
-      t.pcs = trim_to_interrupted(*p.slot);
+      t.pcs = p.slot->result().stack();
       // Free the slot (a done one; withdrawn ones are already 0).
       std::uint64_t done = p.generation | kDone;
       p.slot->ticket.compare_exchange_strong(done, 0, std::memory_order_acq_rel);
