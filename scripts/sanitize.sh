@@ -4,7 +4,7 @@
 #         checking), every GoogleTest test but one (ctest -LE web: the node web
 #         tests do not run under sanitizers; ASAN_EXCLUDE below says which one).
 #         The demo the tests start is built the same way.
-#   tsan  build-tsan/: ThreadSanitizer, the same tests but two (TSAN_EXCLUDE below).
+#   tsan  build-tsan/: ThreadSanitizer, the same tests but four (TSAN_EXCLUDE below).
 #
 #   scripts/sanitize.sh            both
 #   scripts/sanitize.sh tsan       only TSan
@@ -43,8 +43,15 @@ common="-g -O1 -fno-omit-frame-pointer -idirafter $gcc_include"
 # of 2000 answers when the 2 cores were busy (2 of 8 runs; 0 of 6 when idle). TSan
 # reported no race there; the slot protocol is still run under TSan by the other
 # capture tests and FaultCapture's 1000 captures.
+# Under TSan, ThreadCapture.ThreadThatMovesOnIsWalkedAgain and
+# ThreadCapture.ReusedOuterFramesNeverHideChangedInnerOnes are left out as well:
+# they check which functions each stack holds, and TSan runs a held-back handler
+# with the context saved when the signal came, after the thread has moved on, so
+# the walk from it can stop early (a stack without the loop's frame, in about
+# half of the runs on a busy machine). The kernel hands a real handler the live
+# context; both tests run in the plain and ASan builds.
 ASAN_EXCLUDE='^ThreadCapture\.ThreadsParkedInKnownFunctionsAreFoundWithFileAndLine$'
-TSAN_EXCLUDE='^ThreadCapture\.(ThreadsParkedInKnownFunctionsAreFoundWithFileAndLine|SurvivesThousandCapturesWhileThreadsThrow)$'
+TSAN_EXCLUDE='^ThreadCapture\.(ThreadsParkedInKnownFunctionsAreFoundWithFileAndLine|SurvivesThousandCapturesWhileThreadsThrow|ThreadThatMovesOnIsWalkedAgain|ReusedOuterFramesNeverHideChangedInnerOnes)$'
 
 build() {
   local dir=$1 flags=$2
