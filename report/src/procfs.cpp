@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -56,21 +57,16 @@ bool parse_stat(const char* text, std::size_t size, Stat& out) {
   }
   if (n < 13) return false;
   auto number = [&](int i) {
-    std::uint64_t v = 0;
-    bool negative = lengths[i] > 0 && fields[i][0] == '-';
-    for (std::size_t k = negative ? 1 : 0; k < lengths[i]; ++k) {
-      char c = fields[i][k];
-      if (c < '0' || c > '9') break;
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return negative ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(v)) : v;
+    std::int64_t v = 0;
+    std::from_chars(fields[i], fields[i] + lengths[i], v);  // stays 0 when not a number
+    return v;
   };
   out.pid = static_cast<pid_t>(std::strtol(text, nullptr, 10));
   out.comm.assign(open + 1, close);
   out.state = fields[0][0];
   out.ppid = static_cast<pid_t>(number(1));
-  out.utime_ticks = number(11);
-  out.stime_ticks = number(12);
+  out.utime_ticks = static_cast<std::uint64_t>(number(11));
+  out.stime_ticks = static_cast<std::uint64_t>(number(12));
   return true;
 }
 
@@ -131,14 +127,10 @@ int open_task_dir() {
 }
 
 bool task_stat_at(int task_dir, pid_t tid, Stat& out) {
-  // "TID/stat" relative to the directory: no allocation.
+  // "TID/stat", relative to the directory.
   char path[32];
-  char digits[16];
-  int nd = 0;
-  for (auto v = static_cast<unsigned long>(tid); nd == 0 || v > 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
-  int len = 0;
-  while (nd > 0) path[len++] = digits[--nd];
-  std::memcpy(path + len, "/stat", 6);
+  char* end = std::to_chars(path, path + 16, tid).ptr;
+  std::memcpy(end, "/stat", 6);
   int fd = ::openat(task_dir, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   // A stat line is under 1 KB even with a 64-character name (kernel threads' names are 15).
