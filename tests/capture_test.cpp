@@ -235,12 +235,14 @@ TEST(ThreadCapture, ThreadBlockingTheSignalIsReportedAtOnce) {
 }
 
 std::atomic<int> g_phase{0};
+std::atomic<bool> g_in_second_spot{false};
 
 __attribute__((noinline)) void gmr_test_first_spot(Parked* p) {
   while (!p->stop && g_phase == 0) std::this_thread::sleep_for(2ms);
 }
 
 __attribute__((noinline)) void gmr_test_second_spot(Parked* p) {
+  g_in_second_spot = true;
   while (!p->stop) std::this_thread::sleep_for(2ms);
 }
 
@@ -254,6 +256,7 @@ __attribute__((noinline)) void gmr_test_two_spots(Parked* p) {
 // stack bytes): one that moves on must be walked again.
 TEST(ThreadCapture, ThreadThatMovesOnIsWalkedAgain) {
   g_phase = 0;
+  g_in_second_spot = false;
   Parked mover;
   mover.thread = std::thread(gmr_test_two_spots, &mover);
   mover.wait_started();
@@ -265,7 +268,7 @@ TEST(ThreadCapture, ThreadThatMovesOnIsWalkedAgain) {
     EXPECT_EQ(find_function(data, mover.tid, "gmr_test_second_spot").frame, nullptr) << i;
   }
   g_phase = 1;
-  std::this_thread::sleep_for(30ms);
+  while (!g_in_second_spot) std::this_thread::sleep_for(1ms);  // it has moved on
   for (int i = 0; i < 5; ++i) {
     gmr::Value data = gmr::collect_threads(capture, symbolizer, 1000ms);
     EXPECT_EQ(find_function(data, mover.tid, "gmr_test_first_spot").frame, nullptr) << i;
